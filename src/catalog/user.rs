@@ -1,0 +1,2 @@
+//! User catalogs (`--catalog FILE`): parsing, validation and merging.
+//! Not implemented yet.
