@@ -12,6 +12,12 @@
 //! plus [`catalog`], what is known about each code. Matching, enrichment and
 //! aggregation are plain synchronous code.
 
+pub mod aggregate;
 pub mod catalog;
+pub mod cli;
+pub mod explain;
 pub mod matcher;
+pub mod scan;
 pub mod search;
+pub mod sink;
+pub mod source;

@@ -1,0 +1,216 @@
+//! The command line: every subcommand, option and help text, as clap derive
+//! types. Parsing only; `main.rs` dispatches and the library modules do the
+//! work, so the whole interface of SPEC section 3 can be read in this file.
+
+use crate::catalog::Category;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  faultline scan /var/log/app/                 report on every log under a directory
+  faultline scan --format json app.log.gz      JSON report of a gzip archive
+  zcat old.log.gz | faultline scan -           read stdin
+  faultline scan --fail-on quota,access logs/  exit 1 when such hits are found (CI)
+  faultline explain Ecs.0013 IMG.0015          what the catalog says about codes
+  faultline catalog list --service ECS --category quota";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "faultline",
+    version,
+    about = "Finds cloud API error codes in logs, explains them and counts them by service and remedy category",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Merge a user catalog (JSON array of entries) over the built-in one;
+    /// repeatable, later files win.
+    #[arg(long = "catalog", value_name = "FILE", global = true)]
+    pub catalogs: Vec<PathBuf>,
+    /// Print nothing on stderr but errors, and no progress bar.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// How much to say on stderr.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = LogLevel::Warn, global = true)]
+    pub log_level: LogLevel,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Batch analysis: scan files, directories, archives or stdin and print a report at the end.
+    #[command(after_help = "\
+Examples:
+  faultline scan /var/log/app/
+  faultline scan --format json --events hits.jsonl logs/*.gz
+  faultline scan --threads 1 --fail-on quota big.log.zst
+  kubectl logs deploy/api | faultline scan")]
+    Scan(ScanArgs),
+    /// What the catalog says about codes: service, status, category, message, description, remedy.
+    #[command(after_help = "\
+Examples:
+  faultline explain Ecs.0013 IMG.0015
+  faultline explain --format json CSBS.9006")]
+    Explain(ExplainArgs),
+    /// Build, check and query the error-code catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Files or directories (walked recursively, hidden files included) to
+    /// scan; `-` is stdin. With none, stdin is read when it is not a terminal.
+    /// gzip and zstd files are recognised by their content and decompressed.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Files scanned in parallel [default: all cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Report format [default: text on a terminal, json otherwise].
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormat>,
+    /// Also write every hit and unknown code as a JSON line to FILE (`-`: stdout).
+    #[arg(long, value_name = "FILE|-")]
+    pub events: Option<PathBuf>,
+    /// Exit with status 1 when any hit in these categories was found.
+    #[arg(long, value_name = "CATEGORY[,...]", value_delimiter = ',', value_parser = parse_category)]
+    pub fail_on: Vec<Category>,
+    /// Follow symbolic links while walking directories.
+    #[arg(long)]
+    pub follow: bool,
+    /// Codes listed in the text report's top-codes table.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+    /// Size of each file's read buffer (tests use tiny ones to put codes
+    /// across buffer boundaries).
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024, hide = true)]
+    pub buffer_bytes: usize,
+}
+
+fn parse_category(s: &str) -> Result<Category, String> {
+    s.trim()
+        .parse()
+        .map_err(|e: crate::catalog::UnknownCategory| e.to_string())
+}
+
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// Codes to explain, e.g. Ecs.0013.
+    #[arg(value_name = "CODE", required = true)]
+    pub codes: Vec<String>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogCommand {
+    /// Parse the vendor documents into the catalog.
+    #[command(after_help = "\
+Examples:
+  faultline catalog build
+  faultline catalog build --sources my-docs/ -o /tmp/catalog.json")]
+    Build {
+        /// Directory of vendor documents, with their documents.json manifest.
+        #[arg(long, value_name = "DIR", default_value = "catalog/sources")]
+        sources: PathBuf,
+        /// Where to write the catalog (`-`: stdout).
+        #[arg(
+            short,
+            long,
+            value_name = "FILE",
+            default_value = "catalog/catalog.json"
+        )]
+        output: PathBuf,
+    },
+    /// Validate a catalog or user catalog; report every problem by entry and field.
+    #[command(after_help = "\
+Examples:
+  faultline catalog check                     the built-in catalog and any --catalog files
+  faultline catalog check my-codes.json")]
+    Check {
+        /// A catalog file; without it, the built-in catalog and the --catalog files are checked.
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// Print the whole catalog.
+    #[command(after_help = "\
+Examples:
+  faultline catalog export --format json > catalog.json
+  faultline catalog export --format csv > catalog.csv")]
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+    },
+    /// List codes, one a line, optionally of one service or category.
+    #[command(after_help = "\
+Examples:
+  faultline catalog list --service CSBS
+  faultline catalog list --category retry")]
+    List {
+        #[arg(long, value_name = "SERVICE")]
+        service: Option<String>,
+        #[arg(long, value_name = "CATEGORY", value_parser = parse_category)]
+        category: Option<Category>,
+    },
+    /// Everything about one code, and why it has its category.
+    #[command(after_help = "Example:\n  faultline catalog show BackupService.6133")]
+    Show {
+        #[arg(value_name = "CODE")]
+        code: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn fail_on_takes_a_comma_list_of_categories() {
+        let cli = Cli::try_parse_from(["faultline", "scan", "--fail-on", "quota,access", "x.log"])
+            .unwrap();
+        let Command::Scan(args) = cli.command else {
+            panic!("not scan")
+        };
+        assert_eq!(args.fail_on, [Category::Quota, Category::Access]);
+        let err =
+            Cli::try_parse_from(["faultline", "scan", "--fail-on", "quota,oops"]).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown category \"oops\""),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,449 @@
+//! `faultline scan`: batch analysis of files, directories, archives and
+//! stdin, with a report at the end.
+//!
+//! Work is split by input: `--threads N` workers take the next input from a
+//! shared index, each with its own [`Searcher`] (read buffer) and its own
+//! [`Counts`], so workers share nothing on the per-hit path; their counts
+//! are added up at the end. Events (`--events`) are rendered into a
+//! per-worker buffer and handed to the shared writer in blocks of whole
+//! lines, so lines of different files never interleave mid-line.
+//!
+//! An input that cannot be opened or read is recorded in the report's
+//! `errors` and logged; the others are still scanned. Of an input that
+//! fails part-way (a corrupt archive), what was read before the failure is
+//! counted.
+
+use crate::aggregate::Counts;
+use crate::catalog::{Catalog, Category, CodeId};
+use crate::cli::{ReportFormat, ScanArgs};
+use crate::matcher::{Matcher, MatcherError, UnknownCode};
+use crate::search::{Position, Searcher, Sink};
+use crate::sink::events::{self, EventFormat};
+use crate::sink::report::Report;
+use crate::source::{self, Input, InputError};
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Why a scan could not run at all (per-input problems are not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(
+        "no input: give a PATH (a file, a directory or - for stdin), or pipe logs into `faultline scan`"
+    )]
+    NoInput,
+    #[error(transparent)]
+    Matcher(#[from] MatcherError),
+    #[error("cannot write events to {path}: {source}")]
+    Events { path: PathBuf, source: io::Error },
+    #[error("writing the report: {0}")]
+    Output(#[source] io::Error),
+}
+
+/// The result of a scan and the exit status it calls for.
+#[derive(Debug)]
+pub struct ScanOutcome {
+    pub report: Report,
+    /// Some input was given but none could be read.
+    pub nothing_read: bool,
+    /// `--fail-on` categories that had hits.
+    pub failed_categories: Vec<Category>,
+}
+
+impl ScanOutcome {
+    /// 2 when nothing could be read, 1 when `--fail-on` matched, else 0.
+    pub fn exit_status(&self) -> u8 {
+        if self.nothing_read {
+            2
+        } else if !self.failed_categories.is_empty() {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Runs `scan` as the command line asks and prints the report on stdout.
+pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcome, ScanError> {
+    let mut paths = args.paths.clone();
+    if paths.is_empty() {
+        if io::stdin().is_terminal() {
+            return Err(ScanError::NoInput);
+        }
+        paths.push(PathBuf::from("-"));
+    }
+    let format = args.format.unwrap_or(if io::stdout().is_terminal() {
+        ReportFormat::Text
+    } else {
+        ReportFormat::Json
+    });
+    let events: Option<Box<dyn Write + Send>> = match &args.events {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(Box::new(io::stdout())),
+        Some(p) => Some(Box::new(File::create(p).map_err(|source| {
+            ScanError::Events {
+                path: p.clone(),
+                source,
+            }
+        })?)),
+    };
+    let threads = args
+        .threads
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let options = Options {
+        threads,
+        buffer_bytes: args.buffer_bytes,
+        follow: args.follow,
+        progress: !quiet && io::stderr().is_terminal(),
+    };
+    let mut outcome = scan(catalog, &paths, &options, events)?;
+    for e in &outcome.report.errors {
+        log::error!("{}: {}", e.path, e.error);
+    }
+    outcome.failed_categories = args
+        .fail_on
+        .iter()
+        .copied()
+        .filter(|c| outcome.report.by_category.get(c).is_some_and(|&n| n > 0))
+        .collect();
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    match format {
+        ReportFormat::Json => outcome.report.write_json(&mut out),
+        ReportFormat::Text => outcome.report.write_text(&mut out, catalog, args.top),
+    }
+    .and_then(|()| out.flush())
+    .map_err(ScanError::Output)?;
+    if !outcome.failed_categories.is_empty() {
+        let names: Vec<&str> = outcome
+            .failed_categories
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        log::warn!("hits in --fail-on categories: {}", names.join(", "));
+    }
+    Ok(outcome)
+}
+
+/// How to scan, independent of the command line.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub threads: usize,
+    pub buffer_bytes: usize,
+    pub follow: bool,
+    pub progress: bool,
+}
+
+/// Scans `paths` and returns the report (without `--fail-on` applied).
+pub fn scan(
+    catalog: &Catalog,
+    paths: &[PathBuf],
+    options: &Options,
+    events: Option<Box<dyn Write + Send>>,
+) -> Result<ScanOutcome, ScanError> {
+    let started = Instant::now();
+    let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?;
+    let discovered = source::discover(paths, options.follow);
+    let inputs = discovered.inputs;
+    let progress = Progress::new(options.progress, &inputs);
+    let shared = Shared {
+        matcher: &matcher,
+        inputs: &inputs,
+        next: AtomicUsize::new(0),
+        events: events.map(|w| EventsOut {
+            writer: Mutex::new(w),
+            failed: AtomicBool::new(false),
+            error: Mutex::new(None),
+            format: EventFormat::new(catalog),
+        }),
+        progress: &progress,
+        buffer_bytes: options.buffer_bytes,
+        codes: catalog.len(),
+    };
+    let workers = options.threads.clamp(1, inputs.len().max(1));
+    let results: Vec<WorkerResult> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| shared.work())).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("scan worker panicked"))
+            .collect()
+    });
+    progress.finish();
+    if let Some(ev) = &shared.events {
+        let mut w = ev.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = w.flush() {
+            ev.fail(e);
+        }
+        if let Some(e) = ev.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(ScanError::Events {
+                path: PathBuf::from("--events"),
+                source: e,
+            });
+        }
+    }
+
+    let mut total = WorkerResult::new(catalog.len());
+    let mut errors = discovered.errors;
+    for r in results {
+        total.counts.merge(&r.counts);
+        total.files += r.files;
+        total.bytes += r.bytes;
+        total.lines += r.lines;
+        errors.extend(r.errors);
+    }
+    errors.sort_by(|a, b| a.path.cmp(&b.path));
+    let views = total.counts.views(catalog, &matcher);
+    let mut report = Report::new(
+        total.files,
+        total.bytes,
+        total.lines,
+        total.counts.hits,
+        total.counts.unknown_total,
+        views,
+    );
+    let nothing_read = total.files == 0 && !errors.is_empty();
+    report.errors = errors;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(ScanOutcome {
+        report,
+        nothing_read,
+        failed_categories: Vec::new(),
+    })
+}
+
+/// What the workers share; everything mutable in it is behind an atomic or
+/// a mutex that is taken once per input or per block of events.
+struct Shared<'a> {
+    matcher: &'a Matcher,
+    inputs: &'a [Input],
+    next: AtomicUsize,
+    events: Option<EventsOut>,
+    progress: &'a Progress,
+    buffer_bytes: usize,
+    codes: usize,
+}
+
+struct EventsOut {
+    writer: Mutex<Box<dyn Write + Send>>,
+    /// Set when writing failed; workers stop rendering events then.
+    failed: AtomicBool,
+    error: Mutex<Option<io::Error>>,
+    format: EventFormat,
+}
+
+impl EventsOut {
+    fn write(&self, block: &[u8]) {
+        if block.is_empty() || self.failed.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = w.write_all(block) {
+            drop(w);
+            self.fail(e);
+        }
+    }
+
+    fn fail(&self, e: io::Error) {
+        self.failed.store(true, Ordering::Relaxed);
+        self.error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert(e);
+    }
+}
+
+struct WorkerResult {
+    counts: Counts,
+    files: u64,
+    bytes: u64,
+    lines: u64,
+    errors: Vec<InputError>,
+}
+
+impl WorkerResult {
+    fn new(codes: usize) -> WorkerResult {
+        WorkerResult {
+            counts: Counts::new(codes),
+            files: 0,
+            bytes: 0,
+            lines: 0,
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// Events are handed to the shared writer in blocks of about this size.
+const EVENT_BLOCK_BYTES: usize = 64 * 1024;
+
+impl Shared<'_> {
+    fn work(&self) -> WorkerResult {
+        let mut result = WorkerResult::new(self.codes);
+        let mut searcher = Searcher::new(self.buffer_bytes);
+        let mut events_buf = Vec::new();
+        loop {
+            let i = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(input) = self.inputs.get(i) else {
+                break;
+            };
+            let name = input.name();
+            let progress = self.progress.counter();
+            let reader = match source::open(input, progress) {
+                Ok((_, r)) => r,
+                Err(e) => {
+                    result.errors.push(InputError::new(name, &e));
+                    continue;
+                }
+            };
+            let events = self
+                .events
+                .as_ref()
+                .filter(|e| !e.failed.load(Ordering::Relaxed));
+            let mut sink = FileSink {
+                counts: &mut result.counts,
+                events: events.map(|out| FileEvents {
+                    out,
+                    source: events::json(&name),
+                    buf: &mut events_buf,
+                    matcher: self.matcher,
+                }),
+            };
+            searcher.reset();
+            let outcome = searcher.search_reader(self.matcher, reader, &mut sink);
+            if let Some(ev) = &mut sink.events {
+                ev.out.write(ev.buf);
+                ev.buf.clear();
+            }
+            result.files += 1;
+            match outcome {
+                Ok(totals) => {
+                    result.bytes += totals.bytes;
+                    result.lines += totals.lines;
+                }
+                Err(e) => {
+                    // What was decoded before the failure is counted.
+                    let totals = searcher.totals();
+                    result.bytes += totals.bytes;
+                    result.lines += totals.lines;
+                    result.errors.push(InputError::new(name, &e));
+                }
+            }
+        }
+        result
+    }
+}
+
+/// The sink of one input: counts every hit, and renders events if asked.
+struct FileSink<'a> {
+    counts: &'a mut Counts,
+    events: Option<FileEvents<'a>>,
+}
+
+struct FileEvents<'a> {
+    out: &'a EventsOut,
+    /// The input's name as a JSON string.
+    source: String,
+    buf: &'a mut Vec<u8>,
+    matcher: &'a Matcher,
+}
+
+impl FileEvents<'_> {
+    fn maybe_flush(&mut self) {
+        if self.buf.len() >= EVENT_BLOCK_BYTES {
+            self.out.write(self.buf);
+            self.buf.clear();
+        }
+    }
+}
+
+impl Sink for FileSink<'_> {
+    #[inline]
+    fn known(&mut self, id: CodeId, pos: Position) {
+        self.counts.add_known(id);
+        if let Some(ev) = &mut self.events {
+            ev.out
+                .format
+                .known(ev.buf, &ev.source, pos.offset, pos.line, id, None);
+            ev.maybe_flush();
+        }
+    }
+
+    #[inline]
+    fn unknown(&mut self, code: UnknownCode, pos: Position) {
+        self.counts.add_unknown(code);
+        if let Some(ev) = &mut self.events {
+            let prefix = ev.matcher.prefix(code.prefix);
+            ev.out.format.unknown(
+                ev.buf,
+                &ev.source,
+                pos.offset,
+                pos.line,
+                prefix,
+                code.number,
+                None,
+            );
+            ev.maybe_flush();
+        }
+    }
+}
+
+/// The progress bar on stderr: bytes read of the inputs' total size, rate
+/// and ETA. It stays hidden for the first moment, so quick scans print
+/// nothing.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    const DELAY: Duration = Duration::from_millis(300);
+
+    fn new(enabled: bool, inputs: &[Input]) -> Progress {
+        if !enabled {
+            return Progress { bar: None };
+        }
+        let total: u64 = inputs
+            .iter()
+            .filter_map(|i| match i {
+                Input::File(p) => std::fs::metadata(Path::new(p)).ok().map(|m| m.len()),
+                Input::Stdin => None,
+            })
+            .sum();
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(total),
+            indicatif::ProgressDrawTarget::hidden(),
+        );
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .expect("the progress template is valid"),
+        );
+        let shown = bar.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Self::DELAY);
+            if !shown.is_finished() {
+                shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+        });
+        Progress { bar: Some(bar) }
+    }
+
+    /// A callback that advances the bar by the raw bytes read.
+    fn counter(&self) -> impl FnMut(u64) + Send + 'static {
+        let bar = self.bar.clone();
+        move |n| {
+            if let Some(b) = &bar {
+                b.inc(n);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}

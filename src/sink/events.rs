@@ -1,0 +1,149 @@
+//! Events: every hit and unknown code as one JSON line (SPEC section 3,
+//! `--events`):
+//!
+//! ```json
+//! {"source":"logs/app.log","offset":1234,"line":57,"code":"Ecs.0013","known":true,"service":"ECS","status":400,"category":"quota","message":"...","remedy":"..."}
+//! ```
+//!
+//! An unknown code carries `"known":false` and no catalog fields.
+//! The part of a line that depends only on the code (everything from
+//! `"code"` on) is rendered once per catalog entry when the
+//! [`EventFormat`] is made, so writing an event appends three slices and
+//! two integers to a buffer: no allocation and no JSON escaping per hit.
+
+use crate::catalog::{Catalog, CodeId};
+use std::io::Write;
+
+/// Pre-rendered event text for every catalog code.
+pub struct EventFormat {
+    /// Per [`CodeId`]: `"code":...,"remedy":...` without braces.
+    known: Vec<String>,
+}
+
+impl EventFormat {
+    pub fn new(catalog: &Catalog) -> EventFormat {
+        let known = catalog
+            .entries()
+            .iter()
+            .map(|e| {
+                let remedy = e.remedy.preferred();
+                format!(
+                    "\"code\":{},\"known\":true,\"service\":{},\"status\":{},\"category\":\"{}\",\"message\":{},\"remedy\":{}",
+                    json(&e.code),
+                    json(&e.service),
+                    e.status.map_or_else(|| "null".to_string(), |s| s.to_string()),
+                    e.category,
+                    json(&e.message),
+                    remedy.map_or_else(|| "null".to_string(), json),
+                )
+            })
+            .collect();
+        EventFormat { known }
+    }
+
+    /// Appends the event of a known code. `source` is the source name
+    /// already rendered as a JSON string (see [`json`]); `ts`, when given,
+    /// is an RFC 3339 time added as `"ts"`.
+    pub fn known(
+        &self,
+        out: &mut Vec<u8>,
+        source: &str,
+        offset: u64,
+        line: u64,
+        id: CodeId,
+        ts: Option<&str>,
+    ) {
+        Self::head(out, source, offset, line);
+        out.extend_from_slice(self.known[id as usize].as_bytes());
+        Self::tail(out, ts);
+    }
+
+    /// Appends the event of an unknown code `PREFIX.NNNN` (a prefix is
+    /// letters and digits, so it needs no escaping).
+    #[allow(clippy::too_many_arguments)]
+    pub fn unknown(
+        &self,
+        out: &mut Vec<u8>,
+        source: &str,
+        offset: u64,
+        line: u64,
+        prefix: &str,
+        number: u16,
+        ts: Option<&str>,
+    ) {
+        Self::head(out, source, offset, line);
+        let _ = write!(out, "\"code\":\"{prefix}.{number:04}\",\"known\":false");
+        Self::tail(out, ts);
+    }
+
+    fn head(out: &mut Vec<u8>, source: &str, offset: u64, line: u64) {
+        let _ = write!(
+            out,
+            "{{\"source\":{source},\"offset\":{offset},\"line\":{line},"
+        );
+    }
+
+    fn tail(out: &mut Vec<u8>, ts: Option<&str>) {
+        if let Some(ts) = ts {
+            let _ = write!(out, ",\"ts\":\"{ts}\"");
+        }
+        out.extend_from_slice(b"}\n");
+    }
+}
+
+/// A string as a JSON string literal.
+pub fn json(s: &str) -> String {
+    serde_json::to_string(s).expect("a string always serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Category, Entry, Texts};
+
+    #[test]
+    fn events_are_valid_json_with_the_spec_fields() {
+        let catalog = Catalog::from_entries(vec![Entry {
+            code: "Ecs.0013".into(),
+            service: "ECS".into(),
+            status: Some(400),
+            message: "Say \"no\"".into(),
+            description: Texts::default(),
+            remedy: Texts {
+                en: None,
+                zh: Some("请重试。".into()),
+            },
+            category: Category::Quota,
+            sources: vec![],
+        }])
+        .unwrap();
+        let f = EventFormat::new(&catalog);
+        let mut out = Vec::new();
+        f.known(&mut out, &json("logs/a \"b\".log"), 1234, 57, 0, None);
+        f.unknown(
+            &mut out,
+            &json("-"),
+            9,
+            1,
+            "Ecs",
+            9876,
+            Some("2026-11-23T10:00:00Z"),
+        );
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines[0],
+            serde_json::json!({"source": "logs/a \"b\".log", "offset": 1234, "line": 57,
+                "code": "Ecs.0013", "known": true, "service": "ECS", "status": 400,
+                "category": "quota", "message": "Say \"no\"", "remedy": "请重试。"})
+        );
+        assert_eq!(
+            lines[1],
+            serde_json::json!({"source": "-", "offset": 9, "line": 1, "code": "Ecs.9876",
+                "known": false, "ts": "2026-11-23T10:00:00Z"})
+        );
+    }
+}

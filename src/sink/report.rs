@@ -1,0 +1,266 @@
+//! The report of a scan: one JSON object for programs (SPEC section 3,
+//! `scan --format json`, field order as specified) or a text summary an
+//! operator can paste into an incident channel: totals, a service ×
+//! category table, the top codes with their message and remedy, unknown
+//! codes, and the inputs that could not be read.
+
+use crate::aggregate::Views;
+use crate::catalog::{Catalog, Category};
+use crate::source::InputError;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+/// Everything a scan found, in the JSON shape of the SPEC.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub files: u64,
+    pub bytes: u64,
+    pub lines: u64,
+    pub hits: u64,
+    pub unknown: u64,
+    pub by_code: BTreeMap<String, u64>,
+    pub by_service: BTreeMap<String, u64>,
+    pub by_category: BTreeMap<Category, u64>,
+    pub by_service_category: BTreeMap<String, BTreeMap<Category, u64>>,
+    pub unknown_codes: BTreeMap<String, u64>,
+    pub errors: Vec<InputError>,
+    pub elapsed_ms: u64,
+}
+
+impl Report {
+    pub fn new(
+        files: u64,
+        bytes: u64,
+        lines: u64,
+        hits: u64,
+        unknown: u64,
+        views: Views,
+    ) -> Report {
+        Report {
+            files,
+            bytes,
+            lines,
+            hits,
+            unknown,
+            by_code: views.by_code,
+            by_service: views.by_service,
+            by_category: views.by_category,
+            by_service_category: views.by_service_category,
+            unknown_codes: views.unknown_codes,
+            errors: Vec::new(),
+            elapsed_ms: 0,
+        }
+    }
+
+    pub fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, self)?;
+        writeln!(out)
+    }
+
+    /// The text report; `top` is how many codes the top-codes table lists.
+    pub fn write_text(
+        &self,
+        out: &mut impl Write,
+        catalog: &Catalog,
+        top: usize,
+    ) -> io::Result<()> {
+        let secs = self.elapsed_ms as f64 / 1000.0;
+        writeln!(
+            out,
+            "Scanned {} file{}, {} in {} lines, in {secs:.2} s",
+            group(self.files),
+            if self.files == 1 { "" } else { "s" },
+            human_bytes(self.bytes),
+            group(self.lines),
+        )?;
+        writeln!(
+            out,
+            "{} hit{} of known codes, {} unknown code{}",
+            group(self.hits),
+            if self.hits == 1 { "" } else { "s" },
+            group(self.unknown),
+            if self.unknown == 1 { "" } else { "s" },
+        )?;
+        if self.hits > 0 {
+            writeln!(out)?;
+            self.write_table(out)?;
+            writeln!(out)?;
+            self.write_top(out, catalog, top)?;
+        }
+        if !self.unknown_codes.is_empty() {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "Unknown codes (a known prefix, but not in the catalog; add them with --catalog FILE):"
+            )?;
+            let mut unknown: Vec<(&String, &u64)> = self.unknown_codes.iter().collect();
+            unknown.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            for (code, n) in unknown.iter().take(top.max(1)) {
+                writeln!(out, "  {:>8}  {code}", group(**n))?;
+            }
+            if unknown.len() > top.max(1) {
+                writeln!(
+                    out,
+                    "  ... and {} more (see --format json)",
+                    unknown.len() - top.max(1)
+                )?;
+            }
+        }
+        if !self.errors.is_empty() {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "Could not read {} input{}:",
+                self.errors.len(),
+                if self.errors.len() == 1 { "" } else { "s" }
+            )?;
+            for e in &self.errors {
+                writeln!(out, "  {}: {}", e.path, e.error)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Services down, categories across (only those with hits), totals.
+    fn write_table(&self, out: &mut impl Write) -> io::Result<()> {
+        let cats: Vec<Category> = Category::ALL
+            .into_iter()
+            .filter(|c| self.by_category.contains_key(c))
+            .collect();
+        let svc_w = self
+            .by_service
+            .keys()
+            .map(|s| s.len())
+            .max()
+            .unwrap_or(0)
+            .max("service".len());
+        let width = |c: &Category| c.as_str().len().max(6);
+        write!(out, "{:<svc_w$}", "service")?;
+        for c in &cats {
+            write!(out, "  {:>w$}", c.as_str(), w = width(c))?;
+        }
+        writeln!(out, "  {:>8}", "total")?;
+        let row = |out: &mut dyn Write,
+                   name: &str,
+                   counts: &dyn Fn(Category) -> u64,
+                   total: u64|
+         -> io::Result<()> {
+            write!(out, "{name:<svc_w$}")?;
+            for c in &cats {
+                let n = counts(*c);
+                let cell = if n == 0 { "-".to_string() } else { group(n) };
+                write!(out, "  {:>w$}", cell, w = width(c))?;
+            }
+            writeln!(out, "  {:>8}", group(total))
+        };
+        for (svc, total) in &self.by_service {
+            let per = &self.by_service_category[svc];
+            row(out, svc, &|c| per.get(&c).copied().unwrap_or(0), *total)?;
+        }
+        row(
+            out,
+            "total",
+            &|c| self.by_category.get(&c).copied().unwrap_or(0),
+            self.hits,
+        )
+    }
+
+    fn write_top(&self, out: &mut impl Write, catalog: &Catalog, top: usize) -> io::Result<()> {
+        let mut codes: Vec<(&String, &u64)> = self.by_code.iter().collect();
+        codes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        writeln!(out, "Top codes:")?;
+        for (code, n) in codes.iter().take(top) {
+            let Some(e) = catalog.get(code) else { continue };
+            writeln!(
+                out,
+                "  {:>8}  {}  {} {}  {}",
+                group(**n),
+                e.code,
+                e.service,
+                e.category,
+                e.message
+            )?;
+            if let Some(remedy) = e.remedy.preferred() {
+                writeln!(out, "  {:>8}  remedy: {}", "", remedy.replace('\n', " "))?;
+            }
+        }
+        if codes.len() > top {
+            writeln!(
+                out,
+                "  ... and {} more codes (see --format json)",
+                codes.len() - top
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// 1234567 as `1,234,567`.
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1000), "1,000");
+        assert_eq!(group(1234567), "1,234,567");
+        assert_eq!(human_bytes(1023), "1023 bytes");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+    }
+
+    #[test]
+    fn json_fields_come_in_spec_order() {
+        let r = Report::new(1, 2, 3, 0, 0, Views::default());
+        let text = serde_json::to_string(&r).unwrap();
+        let keys = [
+            "files",
+            "bytes",
+            "lines",
+            "hits",
+            "unknown",
+            "by_code",
+            "by_service",
+            "by_category",
+            "by_service_category",
+            "unknown_codes",
+            "errors",
+            "elapsed_ms",
+        ];
+        let positions: Vec<usize> = keys
+            .iter()
+            .map(|k| text.find(&format!("\"{k}\"")).unwrap())
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
+    }
+}
