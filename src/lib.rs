@@ -14,6 +14,7 @@
 
 pub mod aggregate;
 pub mod catalog;
+pub mod checkpoint;
 pub mod cli;
 pub mod explain;
 pub mod matcher;
@@ -21,3 +22,4 @@ pub mod scan;
 pub mod search;
 pub mod sink;
 pub mod source;
+pub mod window;

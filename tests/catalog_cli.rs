@@ -54,7 +54,9 @@ fn export_has_every_code_in_the_spec_shape() {
         let code = e["code"].as_str().unwrap();
         assert!(code > previous, "sorted by code: {previous} then {code}");
         previous = code;
-        *by_prefix.entry(code.split('.').next().unwrap()).or_default() += 1;
+        *by_prefix
+            .entry(code.split('.').next().unwrap())
+            .or_default() += 1;
         let keys: Vec<&str> = e.as_object().unwrap().keys().map(|k| k.as_str()).collect();
         let mut expected = vec![
             "category",
@@ -72,7 +74,10 @@ fn export_has_every_code_in_the_spec_shape() {
         assert_eq!(keys_sorted, expected, "{code}");
         assert!(["IMS", "ECS", "CBR", "CSBS"].contains(&e["service"].as_str().unwrap()));
         assert!(!e["message"].as_str().unwrap().is_empty(), "{code} message");
-        assert!(categories.contains(&e["category"].as_str().unwrap()), "{code}");
+        assert!(
+            categories.contains(&e["category"].as_str().unwrap()),
+            "{code}"
+        );
         assert!(!e["sources"].as_array().unwrap().is_empty(), "{code}");
         for field in ["description", "remedy"] {
             for (lang, text) in e[field].as_object().unwrap() {
@@ -80,14 +85,25 @@ fn export_has_every_code_in_the_spec_shape() {
                 let text = text.as_str().unwrap();
                 assert!(!text.trim().is_empty(), "{code} {field}.{lang}");
                 for markup in ["**", "\\_", "<p", "</", "&nbsp;", "&amp;", "  "] {
-                    assert!(!text.contains(markup), "{code} {field}.{lang} has {markup:?}: {text}");
+                    assert!(
+                        !text.contains(markup),
+                        "{code} {field}.{lang} has {markup:?}: {text}"
+                    );
                 }
-                assert!(!["-", "无", "无。"].contains(&text), "{code} {field}.{lang} is {text:?}");
+                assert!(
+                    !["-", "无", "无。"].contains(&text),
+                    "{code} {field}.{lang} is {text:?}"
+                );
             }
         }
         match e["service"].as_str().unwrap() {
             "CSBS" => assert_eq!(e["status"], Value::Null, "{code}"),
-            _ => assert!(e["status"].as_u64().is_some_and(|s| (100..600).contains(&s)), "{code}"),
+            _ => assert!(
+                e["status"]
+                    .as_u64()
+                    .is_some_and(|s| (100..600).contains(&s)),
+                "{code}"
+            ),
         }
     }
     let expected: BTreeMap<&str, usize> = [
@@ -121,7 +137,10 @@ fn ims_entries_merge_both_documents() {
     assert_eq!((both, zh_only, en_only), (172, 27, 5));
     // Checked by hand against both documents.
     let e = &catalog["IMG.0015"];
-    assert_eq!(e["message"], "The number of private images has reached the maximum allowed.");
+    assert_eq!(
+        e["message"],
+        "The number of private images has reached the maximum allowed."
+    );
     assert_eq!(e["description"]["zh"], "当前用户已经超过镜像配额。");
     assert_eq!(e["remedy"]["zh"], "请申请更多配额，或删除已有镜像。");
     assert_eq!(e["status"], 400);
@@ -144,7 +163,10 @@ fn spec_category_examples() {
         ("resource_state", ["IMG.0005", "IMG.0008", "Ecs.0031"]),
         ("fix_request", ["IMG.0002", "IMG.0013", "Ecs.0005"]),
         ("unsupported", ["IMG.0089", "Ecs.0037", "CSBS.6010"]),
-        ("contact_support", ["IMG.0014", "Ecs.0002", "BackupService.6212"]),
+        (
+            "contact_support",
+            ["IMG.0014", "Ecs.0002", "BackupService.6212"],
+        ),
     ];
     for (category, codes) in examples {
         for code in codes {
@@ -159,21 +181,41 @@ fn explain_prints_text_and_json_and_fails_on_unknown_codes() {
     let text = stdout_of(&["explain", "Ecs.0013", "IMG.0015"]);
     for code in ["Ecs.0013", "IMG.0015"] {
         let e = &catalog[code];
-        assert!(text.contains(&format!("{code}  {} · HTTP {}", e["service"].as_str().unwrap(), e["status"])), "{text}");
+        assert!(
+            text.contains(&format!(
+                "{code}  {} · HTTP {}",
+                e["service"].as_str().unwrap(),
+                e["status"]
+            )),
+            "{text}"
+        );
         assert!(text.contains(e["message"].as_str().unwrap()), "{text}");
     }
-    assert!(text.contains("zh: 请申请更多配额，或删除已有镜像。"), "{text}");
+    assert!(
+        text.contains("zh: 请申请更多配额，或删除已有镜像。"),
+        "{text}"
+    );
 
-    let json: Value = serde_json::from_str(&stdout_of(&["explain", "--format", "json", "CSBS.9006"])).unwrap();
+    let json: Value =
+        serde_json::from_str(&stdout_of(&["explain", "--format", "json", "CSBS.9006"])).unwrap();
     assert_eq!(json, json!([catalog["CSBS.9006"]]));
 
-    let out = faultline().args(["explain", "Ecs.9876", "ecs.0013", "Nope.0001", "Ecs.0013"]).output().unwrap();
+    let out = faultline()
+        .args(["explain", "Ecs.9876", "ecs.0013", "Nope.0001", "Ecs.0013"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("Ecs.9876 is not in the catalog (an unknown ECS code"), "{stderr}");
+    assert!(
+        stderr.contains("Ecs.9876 is not in the catalog (an unknown ECS code"),
+        "{stderr}"
+    );
     assert!(stderr.contains("did you mean Ecs.0013?"), "{stderr}");
     assert!(stderr.contains("no code with prefix \"Nope\""), "{stderr}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Ecs.0013  ECS"), "known codes still print");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Ecs.0013  ECS"),
+        "known codes still print"
+    );
 }
 
 #[test]
@@ -184,13 +226,20 @@ fn list_show_and_csv_export() {
     let quota = stdout_of(&["catalog", "list", "--category", "quota"]);
     assert!(quota.lines().any(|l| l.starts_with("IMG.0015 ")), "{quota}");
     assert!(quota.lines().all(|l| l.contains(" quota ")));
-    let out = faultline().args(["catalog", "list", "--service", "NOPE"]).output().unwrap();
+    let out = faultline()
+        .args(["catalog", "list", "--service", "NOPE"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("services: CBR, CSBS, ECS, IMS"));
 
     let show = stdout_of(&["catalog", "show", "BackupService.6133"]);
     assert!(show.starts_with("BackupService.6133  CBR · HTTP"), "{show}");
-    assert!(show.lines().any(|l| l.trim_start().starts_with("category ")), "{show}");
+    assert!(
+        show.lines()
+            .any(|l| l.trim_start().starts_with("category ")),
+        "{show}"
+    );
 
     let csv = stdout_of(&["catalog", "export", "--format", "csv"]);
     assert!(csv.starts_with("code,service,status,category,message,"));
@@ -211,8 +260,19 @@ fn list_show_and_csv_export() {
 fn catalog_check_reports_the_spread_and_every_problem_of_a_user_catalog() {
     let out = stdout_of(&["catalog", "check"]);
     assert!(out.contains("589 valid entries, no problems"), "{out}");
-    for category in ["quota", "access", "retry", "resource_state", "fix_request", "unsupported", "contact_support"] {
-        let line = out.lines().find(|l| l.trim_start().starts_with(category)).unwrap();
+    for category in [
+        "quota",
+        "access",
+        "retry",
+        "resource_state",
+        "fix_request",
+        "unsupported",
+        "contact_support",
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(category))
+            .unwrap();
         let n: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
         assert!(n > 0, "{line}");
     }
@@ -224,16 +284,38 @@ fn catalog_check_reports_the_spread_and_every_problem_of_a_user_catalog() {
         "[\n  {\"code\": \"Foo.0001\", \"status\": \"400\"},\n  {\"code\": \"foo\", \"category\": \"urgent\"}\n]\n",
     )
     .unwrap();
-    let out = faultline().args(["catalog", "check"]).arg(&bad).output().unwrap();
+    let out = faultline()
+        .args(["catalog", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     let name = bad.display().to_string();
-    assert!(text.contains(&format!("{name}:line 2, entry 1 (Foo.0001), field \"status\"")), "{text}");
-    assert!(text.contains(&format!("{name}:line 3, entry 2, field \"code\"")), "{text}");
-    assert!(text.contains(&format!("{name}:line 3, entry 2, field \"category\": unknown category \"urgent\"")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{name}:line 2, entry 1 (Foo.0001), field \"status\""
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{name}:line 3, entry 2, field \"code\"")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{name}:line 3, entry 2, field \"category\": unknown category \"urgent\""
+        )),
+        "{text}"
+    );
 
     // Using it is a fatal error that says the same.
-    let out = faultline().arg("--catalog").arg(&bad).args(["explain", "Ecs.0013"]).output().unwrap();
+    let out = faultline()
+        .arg("--catalog")
+        .arg(&bad)
+        .args(["explain", "Ecs.0013"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has 3 problem(s)"));
 }

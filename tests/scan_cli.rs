@@ -17,7 +17,12 @@ fn scan_json(args: &[&str]) -> Value {
         .args(args)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     json_of(&out)
 }
 
@@ -42,7 +47,10 @@ fn boundary_fixture_matches_the_hand_count() {
         json!({"BackupService.6133": 1, "CSBS.9006": 2, "Ecs.0013": 8, "IMG.0015": 5})
     );
     assert_eq!(r["unknown_codes"], json!({"Ecs.9876": 1, "IMG.9999": 1}));
-    assert_eq!(r["by_service"], json!({"CBR": 1, "CSBS": 2, "ECS": 8, "IMS": 5}));
+    assert_eq!(
+        r["by_service"],
+        json!({"CBR": 1, "CSBS": 2, "ECS": 8, "IMS": 5})
+    );
     let d = derived(&map(&r["by_code"]), &catalog());
     assert_eq!(r["by_category"], d["by_category"]);
     assert_eq!(r["by_service_category"], d["by_service_category"]);
@@ -107,7 +115,8 @@ fn fixture_directory_report_matches_the_reference_field_by_field() {
     let files = fixture_files();
     assert_eq!(files.len(), 5, "{files:?}");
     let (mut bytes, mut lines) = (0u64, 0u64);
-    let (mut known, mut unknown): (BTreeMap<String, u64>, BTreeMap<String, u64>) = Default::default();
+    let (mut known, mut unknown): (BTreeMap<String, u64>, BTreeMap<String, u64>) =
+        Default::default();
     for f in &files {
         let data = decompressed(f);
         bytes += data.len() as u64;
@@ -151,7 +160,12 @@ fn one_thread_and_many_threads_agree() {
 fn events_point_at_the_codes_they_name() {
     let dir = tempfile::tempdir().unwrap();
     let events_path = dir.path().join("events.jsonl");
-    let r = scan_json(&["--events", events_path.to_str().unwrap(), "fixtures/logs", "fixtures/scan"]);
+    let r = scan_json(&[
+        "--events",
+        events_path.to_str().unwrap(),
+        "fixtures/logs",
+        "fixtures/scan",
+    ]);
     let catalog = catalog();
     let text = std::fs::read_to_string(&events_path).unwrap();
     let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -164,7 +178,11 @@ fn events_point_at_the_codes_they_name() {
             .or_insert_with(|| decompressed(&root().join(&source)));
         let code = ev["code"].as_str().unwrap();
         let offset = ev["offset"].as_u64().unwrap() as usize;
-        assert_eq!(&data[offset..offset + code.len()], code.as_bytes(), "{line}");
+        assert_eq!(
+            &data[offset..offset + code.len()],
+            code.as_bytes(),
+            "{line}"
+        );
         let line_no = 1 + data[..offset].iter().filter(|&&b| b == b'\n').count() as u64;
         assert_eq!(ev["line"], line_no, "{line}");
         if ev["known"] == true {
@@ -189,9 +207,19 @@ fn events_point_at_the_codes_they_name() {
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .filter(|e| e["source"] == "fixtures/scan/boundaries.log")
         .collect();
-    assert_eq!((b[0]["offset"].clone(), b[0]["line"].clone()), (json!(0), json!(1)));
+    assert_eq!(
+        (b[0]["offset"].clone(), b[0]["line"].clone()),
+        (json!(0), json!(1))
+    );
     let last = b.last().unwrap();
-    assert_eq!((last["code"].as_str(), last["offset"].as_u64(), last["line"].as_u64()), (Some("CSBS.9006"), Some(445), Some(9)));
+    assert_eq!(
+        (
+            last["code"].as_str(),
+            last["offset"].as_u64(),
+            last["line"].as_u64()
+        ),
+        (Some("CSBS.9006"), Some(445), Some(9))
+    );
 }
 
 #[test]
@@ -208,8 +236,18 @@ fn stdin_is_read_with_dash_or_when_no_path_is_given_even_compressed() {
         let out = faultline().args(&args).write_stdin(input).output().unwrap();
         assert!(out.status.success());
         let r = json_of(&out);
-        assert_eq!((r["files"].as_u64(), r["hits"].as_u64(), r["unknown"].as_u64()), (Some(1), Some(16), Some(2)));
-        assert_eq!((r["bytes"].as_u64(), r["lines"].as_u64()), (Some(454), Some(9)));
+        assert_eq!(
+            (
+                r["files"].as_u64(),
+                r["hits"].as_u64(),
+                r["unknown"].as_u64()
+            ),
+            (Some(1), Some(16), Some(2))
+        );
+        assert_eq!(
+            (r["bytes"].as_u64(), r["lines"].as_u64()),
+            (Some(454), Some(9))
+        );
     }
 }
 
@@ -235,7 +273,11 @@ fn as_unprivileged(cmd: &mut std::process::Command) {
 
 fn unsafe_getuid() -> u32 {
     let out = std::process::Command::new("id").arg("-u").output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -248,7 +290,9 @@ fn unreadable_inputs_are_reported_and_the_rest_is_counted() {
     corrupt.extend_from_slice(b"this is not deflate data at all, not at all........");
     std::fs::write(d.join("corrupt.gz"), &corrupt).unwrap();
     // A zstd stream cut in half: the first half's hits are decoded.
-    let body: Vec<u8> = (0..4000).flat_map(|i| format!("line {i} IMG.0015 payload {}\n", i * 7919 % 10007).into_bytes()).collect();
+    let body: Vec<u8> = (0..4000)
+        .flat_map(|i| format!("line {i} IMG.0015 payload {}\n", i * 7919 % 10007).into_bytes())
+        .collect();
     let z = zstd::encode_all(&body[..], 3).unwrap();
     std::fs::write(d.join("truncated.zst"), &z[..z.len() / 2]).unwrap();
     std::fs::create_dir(d.join("locked")).unwrap();
@@ -261,8 +305,16 @@ fn unreadable_inputs_are_reported_and_the_rest_is_counted() {
     chmod(&d.join("locked"), 0o000);
 
     let mut cmd = std::process::Command::new(bin_path());
-    cmd.current_dir(d)
-        .args(["scan", "--format", "json", "good.log", "missing.log", "corrupt.gz", "truncated.zst", "locked"]);
+    cmd.current_dir(d).args([
+        "scan",
+        "--format",
+        "json",
+        "good.log",
+        "missing.log",
+        "corrupt.gz",
+        "truncated.zst",
+        "locked",
+    ]);
     as_unprivileged(&mut cmd);
     let out = cmd.output().unwrap();
     chmod(&d.join("locked"), 0o755);
@@ -273,44 +325,84 @@ fn unreadable_inputs_are_reported_and_the_rest_is_counted() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["path"].as_str().unwrap().to_string(), e["error"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["error"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    assert_eq!(errors.keys().collect::<Vec<_>>(), ["corrupt.gz", "locked", "missing.log", "truncated.zst"], "{errors:?}");
+    assert_eq!(
+        errors.keys().collect::<Vec<_>>(),
+        ["corrupt.gz", "locked", "missing.log", "truncated.zst"],
+        "{errors:?}"
+    );
     assert_eq!(errors["missing.log"], "no such file or directory");
     assert_eq!(errors["locked"], "permission denied");
     for path in errors.keys() {
-        assert!(stderr.contains(path.as_str()), "stderr names {path}: {stderr}");
+        assert!(
+            stderr.contains(path.as_str()),
+            "stderr names {path}: {stderr}"
+        );
     }
     // good.log, corrupt.gz and truncated.zst were opened; good.log's hit and
     // the decoded part of truncated.zst are counted.
     assert_eq!(r["files"], 3);
     assert_eq!(r["by_code"]["Ecs.0013"], 1);
     let img = r["by_code"]["IMG.0015"].as_u64().unwrap_or(0);
-    assert!(img > 0 && img < 4000, "IMG.0015 from the readable part: {img}");
+    assert!(
+        img > 0 && img < 4000,
+        "IMG.0015 from the readable part: {img}"
+    );
 }
 
 #[test]
 fn nothing_readable_exits_2() {
-    let out = faultline().args(["scan", "--format", "json", "no/such/file.log"]).output().unwrap();
+    let out = faultline()
+        .args(["scan", "--format", "json", "no/such/file.log"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.log: no such file or directory"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no/such/file.log: no such file or directory")
+    );
 }
 
 #[test]
 fn fail_on_exits_1_only_for_categories_with_hits() {
     let catalog = catalog();
-    let hit_category = catalog["Ecs.0013"]["category"].as_str().unwrap().to_string();
-    let fixture_categories: Vec<String> = ["Ecs.0013", "IMG.0015", "CSBS.9006", "BackupService.6133"]
-        .iter()
-        .map(|c| catalog[*c]["category"].as_str().unwrap().to_string())
-        .collect();
-    let quiet_category = ["quota", "access", "retry", "resource_state", "fix_request", "unsupported", "contact_support"]
-        .into_iter()
-        .find(|c| !fixture_categories.iter().any(|f| f == c))
-        .expect("the fixture does not cover every category");
+    let hit_category = catalog["Ecs.0013"]["category"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let fixture_categories: Vec<String> =
+        ["Ecs.0013", "IMG.0015", "CSBS.9006", "BackupService.6133"]
+            .iter()
+            .map(|c| catalog[*c]["category"].as_str().unwrap().to_string())
+            .collect();
+    let quiet_category = [
+        "quota",
+        "access",
+        "retry",
+        "resource_state",
+        "fix_request",
+        "unsupported",
+        "contact_support",
+    ]
+    .into_iter()
+    .find(|c| !fixture_categories.iter().any(|f| f == c))
+    .expect("the fixture does not cover every category");
     let run = |cats: &str| {
         faultline()
-            .args(["scan", "--format", "json", "--fail-on", cats, "fixtures/scan/boundaries.log"])
+            .args([
+                "scan",
+                "--format",
+                "json",
+                "--fail-on",
+                cats,
+                "fixtures/scan/boundaries.log",
+            ])
             .output()
             .unwrap()
             .status
@@ -331,18 +423,40 @@ fn text_report_has_totals_table_top_codes_and_unknown_codes() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let catalog = catalog();
-    assert!(text.contains("Scanned 1 file, 454 bytes in 9 lines"), "{text}");
-    assert!(text.contains("16 hits of known codes, 2 unknown codes"), "{text}");
-    let table_header = text.lines().find(|l| l.starts_with("service")).expect("a service table");
+    assert!(
+        text.contains("Scanned 1 file, 454 bytes in 9 lines"),
+        "{text}"
+    );
+    assert!(
+        text.contains("16 hits of known codes, 2 unknown codes"),
+        "{text}"
+    );
+    let table_header = text
+        .lines()
+        .find(|l| l.starts_with("service"))
+        .expect("a service table");
     assert!(table_header.trim_end().ends_with("total"), "{table_header}");
     for svc in ["CBR", "CSBS", "ECS", "IMS"] {
-        assert!(text.lines().any(|l| l.starts_with(svc)), "row for {svc}: {text}");
+        assert!(
+            text.lines().any(|l| l.starts_with(svc)),
+            "row for {svc}: {text}"
+        );
     }
-    let ecs = text.lines().find(|l| l.contains("Ecs.0013 ECS")).expect("top code line");
+    let ecs = text
+        .lines()
+        .find(|l| l.contains("Ecs.0013 ECS"))
+        .expect("top code line");
     assert!(ecs.trim_start().starts_with('8'), "{ecs}");
-    assert!(ecs.contains(catalog["Ecs.0013"]["message"].as_str().unwrap()), "{ecs}");
+    assert!(
+        ecs.contains(catalog["Ecs.0013"]["message"].as_str().unwrap()),
+        "{ecs}"
+    );
     assert!(text.contains("Unknown codes"), "{text}");
-    assert!(text.lines().any(|l| l.trim_start().starts_with("1  Ecs.9876")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("1  Ecs.9876")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -359,7 +473,10 @@ fn a_4_mib_line_and_a_hidden_file_in_a_directory() {
     assert_eq!(r["files"], 1);
     assert_eq!(r["lines"], 1);
     assert_eq!(r["bytes"], 4u64 << 20);
-    assert_eq!(r["by_code"], json!({"CSBS.9006": 1, "Ecs.0013": 1, "IMG.0015": 1}));
+    assert_eq!(
+        r["by_code"],
+        json!({"CSBS.9006": 1, "Ecs.0013": 1, "IMG.0015": 1})
+    );
 }
 
 #[test]
@@ -388,5 +505,9 @@ fn a_closed_stdout_ends_the_scan_quietly() {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(out.status.code().is_some_and(|c| c == 0), "status {:?}, stderr {stderr}", out.status);
+    assert!(
+        out.status.code().is_some_and(|c| c == 0),
+        "status {:?}, stderr {stderr}",
+        out.status
+    );
 }
