@@ -202,13 +202,13 @@ fn catalog_command(
         }
         CatalogCommand::List { service, category } => {
             let (catalog, _) = load_catalog(user_files)?;
-            if let Some(s) = &service {
-                if !catalog.services().contains(&s.as_str()) {
-                    bail!(
-                        "no service {s:?} in the catalog; services: {}",
-                        catalog.services().join(", ")
-                    );
-                }
+            if let Some(s) = &service
+                && !catalog.services().contains(&s.as_str())
+            {
+                bail!(
+                    "no service {s:?} in the catalog; services: {}",
+                    catalog.services().join(", ")
+                );
             }
             let selected = catalog.entries().iter().filter(|e| {
                 service.as_ref().is_none_or(|s| &e.service == s)
@@ -287,11 +287,11 @@ fn check(
             rules.categorize(c, m, d, r)
         });
     }
-    if file.is_none() {
-        if let Err(e) = Catalog::builtin() {
-            writeln!(out, "built-in catalog: {e}")?;
-            problems += 1;
-        }
+    if file.is_none()
+        && let Err(e) = Catalog::builtin()
+    {
+        writeln!(out, "built-in catalog: {e}")?;
+        problems += 1;
     }
     explain::write_spread(out, merged.entries())?;
     Ok(if problems > 0 {
