@@ -61,6 +61,14 @@ Examples:
   faultline scan --threads 1 --fail-on quota big.log.zst
   kubectl logs deploy/api | faultline scan")]
     Scan(ScanArgs),
+    /// Follow logs like `tail -F` (through rotation and restarts) and write periodic summaries.
+    #[command(after_help = "\
+Examples:
+  faultline tail /var/log/app/*.log
+  faultline tail --state-dir /var/lib/faultline --summaries /var/log/faultline/summaries.jsonl '/var/log/app/app.log*'
+  faultline tail --from beginning --interval 1m --events - app.log
+  kubectl logs -f deploy/api | faultline tail -")]
+    Tail(TailArgs),
     /// What the catalog says about codes: service, status, category, message, description, remedy.
     #[command(after_help = "\
 Examples:
@@ -107,6 +115,55 @@ pub struct ScanArgs {
     /// across buffer boundaries).
     #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024, hide = true)]
     pub buffer_bytes: usize,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartFrom {
+    End,
+    Beginning,
+}
+
+#[derive(Args, Debug)]
+pub struct TailArgs {
+    /// Files, directories (the files directly in them) or globs to follow
+    /// (quote globs so faultline, not the shell, expands them: files that
+    /// appear later are picked up); `-` follows stdin until it ends.
+    #[arg(value_name = "PATH|GLOB", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Where to start in files that exist at start-up when there is no
+    /// saved state; files that appear later are always read from their
+    /// beginning.
+    #[arg(long, value_enum, default_value_t = StartFrom::End)]
+    pub from: StartFrom,
+    /// Length of a summary window.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub interval: std::time::Duration,
+    /// Where summaries go: a file (appended to), or `-` for stdout.
+    #[arg(long, value_name = "FILE|-", default_value = "-")]
+    pub summaries: String,
+    /// Also write every hit as a JSON line, with the time it was found.
+    #[arg(long, value_name = "FILE|-")]
+    pub events: Option<PathBuf>,
+    /// Save positions and totals here, to resume exactly after a restart.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Set aside an unreadable saved state (kept as checkpoint.json.corrupt)
+    /// and start again from zero.
+    #[arg(long, requires = "state_dir")]
+    pub reset_state: bool,
+    /// How often to look at every file even without a file-system event
+    /// (a safety net for file systems that miss events).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub poll_interval: std::time::Duration,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d =
+        humantime::parse_duration(s).map_err(|e| format!("{e}; write e.g. 10s, 500ms or 1m"))?;
+    if d.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(d)
 }
 
 fn parse_category(s: &str) -> Result<Category, String> {

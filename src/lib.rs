@@ -22,4 +22,5 @@ pub mod scan;
 pub mod search;
 pub mod sink;
 pub mod source;
+pub mod tail;
 pub mod window;

@@ -82,6 +82,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .map(|o| ExitCode::from(o.exit_status()))
                 .map_err(Into::into);
         }
+        Command::Tail(args) => {
+            drop(out);
+            let (catalog, _) = load_catalog(&cli.global.catalogs)?;
+            let files = cli.global.catalogs.clone();
+            let reload = Box::new(move || {
+                load_catalog(&files)
+                    .map(|(c, _)| c)
+                    .map_err(|e| format!("{e:#}"))
+            });
+            faultline::tail::run(catalog, &args, reload)?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Catalog(cmd) => catalog_command(&mut out, &cli.global.catalogs, cmd)?,
     };
     out.flush().context("writing to stdout")?;

@@ -1,0 +1,781 @@
+//! Following files: the synchronous core of `tail`. It owns the followed
+//! files, reads them through the one shared [`Searcher`], feeds the
+//! [`WindowAggregator`] and the events, and makes the checkpoint. The
+//! async shell (`tail::run`) only tells it when to look.
+//!
+//! # Identity
+//! A followed file is held open, so it is read to its end even after it is
+//! renamed or deleted. It is known by device and inode while it runs; its
+//! *content* proves who it is wherever inodes cannot: the hash of its first
+//! bytes (`head`) and of the bytes just before the read position
+//! (`before`), both up to [`FINGERPRINT_BYTES`].
+//!
+//! - Rename (`app.log` → `app.log.1`, same inode): if the new name is
+//!   matched too, the follower just takes the new name; if not, the path
+//!   no longer leads to it and it is *gone*: read to its end, kept a grace
+//!   period for late writes, then finished (end of file decides a code at
+//!   its very end) and closed. The file created under the old name is new
+//!   and read from its beginning.
+//! - Truncation in place and copytruncate: the size drops below the read
+//!   position, or the bytes before the position changed (the file was
+//!   truncated and has grown past the position since). The file is read
+//!   again from its start.
+//! - A new file whose content up to a follower's position is that
+//!   follower's (`head` and `before` match) is a *copy* of it (the copy of
+//!   copytruncate). It is parked, not read: once the original is truncated
+//!   or gone, the copy is read from the original's position, which yields
+//!   exactly the bytes the original lost. A parked copy that grows was no
+//!   copy: it is read from its start.
+//! - Restart: each saved position is given back to the file with the same
+//!   inode whose content still matches, else to any file whose content
+//!   matches (renamed or copied while faultline was stopped). A file with a
+//!   recycled inode fails the content check and is read as new.
+//!
+//! Read positions are resume points of the searcher: the first byte not
+//! yet decided (a code at the end of what is written waits for the next
+//! byte). Every round reads at most [`READ_BUDGET`] bytes of a file, so a
+//! busy file cannot starve the others; memory is the shared read buffer,
+//! whatever the line lengths or the number of files.
+
+use super::patterns::Patterns;
+use crate::catalog::{Catalog, CodeId};
+use crate::checkpoint::{Checkpoint, FINGERPRINT_BYTES, FileState, Fingerprint, VERSION};
+use crate::matcher::{Matcher, MatcherError, UnknownCode};
+use crate::search::{Position, ResumePoint, Searcher, Sink};
+use crate::sink::events::{self, EventFormat};
+use crate::source::Compression;
+use crate::window::{Totals, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis};
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Bytes one file may be read in one round before the others get a turn.
+pub const READ_BUDGET: u64 = 1 << 20;
+/// How long a renamed or deleted file is still read after its last growth,
+/// for writers that have not reopened their log yet.
+pub const GONE_GRACE: Duration = Duration::from_secs(2);
+/// The shared read buffer.
+pub const BUFFER_BYTES: usize = 64 * 1024;
+
+type Key = (u64, u64);
+
+struct Follower {
+    path: PathBuf,
+    /// `path` as a JSON string, for events.
+    source: String,
+    file: File,
+    key: Key,
+    head: Fingerprint,
+    point: ResumePoint,
+    before: Fingerprint,
+    /// When the path stopped leading to this file; last growth after that.
+    gone: Option<(Instant, Instant)>,
+    /// Parked copy of the follower with this key, and its size when parked.
+    copy_of: Option<(Key, u64)>,
+    /// The earliest moment new data was seen and not yet read.
+    seen_at: Option<Instant>,
+    /// The last round used its whole budget: more is waiting.
+    more: bool,
+    compression_checked: bool,
+}
+
+/// Where events go, with the bytes rendered since the last flush.
+pub struct EventsOut {
+    pub format: EventFormat,
+    pub out: Box<dyn Write + Send>,
+    pub buf: Vec<u8>,
+}
+
+/// A file that matched a pattern, opened and looked at.
+struct Candidate {
+    path: PathBuf,
+    file: File,
+    key: Key,
+    size: u64,
+    head: Vec<u8>,
+}
+
+impl Candidate {
+    fn open(path: &Path) -> io::Result<Candidate> {
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        let mut head = vec![0; FINGERPRINT_BYTES.min(meta.len() as usize)];
+        let n = read_at_most(&file, 0, &mut head)?;
+        head.truncate(n);
+        Ok(Candidate {
+            path: path.to_path_buf(),
+            file,
+            key: (meta.dev(), meta.ino()),
+            size: meta.len(),
+            head,
+        })
+    }
+
+    fn compressed(&self) -> bool {
+        Compression::detect(&self.head) != Compression::None
+    }
+
+    /// Whether this file's content is, up to `offset`, the one described by
+    /// `head` and `before`.
+    fn holds(&self, head: Fingerprint, offset: u64, before: Fingerprint) -> bool {
+        self.size >= offset
+            && self.head.len() >= head.len as usize
+            && Fingerprint::of(&self.head[..head.len as usize]) == head
+            && before_matches(&self.file, offset, before)
+    }
+}
+
+/// Reads up to `buf.len()` bytes at `offset`; fewer only at end of file.
+fn read_at_most(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], offset + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The fingerprint of the bytes just before `offset`.
+fn before_at(file: &File, offset: u64) -> io::Result<Fingerprint> {
+    let len = offset.min(FINGERPRINT_BYTES as u64);
+    let mut buf = vec![0; len as usize];
+    let n = read_at_most(file, offset - len, &mut buf)?;
+    Ok(Fingerprint::of(&buf[..n]))
+}
+
+fn before_matches(file: &File, offset: u64, before: Fingerprint) -> bool {
+    if u64::from(before.len) > offset {
+        return false;
+    }
+    let mut buf = vec![0; before.len as usize];
+    matches!(read_at_most(file, offset - u64::from(before.len), &mut buf), Ok(n) if n == buf.len())
+        && Fingerprint::of(&buf) == before
+}
+
+/// Counts hits into the window and renders events, timing each hit from
+/// the moment its bytes were seen to be readable.
+struct TailSink<'a> {
+    agg: &'a mut WindowAggregator,
+    seen_at: Instant,
+    matcher: &'a Matcher,
+    events: Option<(&'a EventFormat, &'a mut Vec<u8>, &'a str, &'a str)>,
+}
+
+impl Sink for TailSink<'_> {
+    fn known(&mut self, id: CodeId, pos: Position) {
+        self.agg.known(id, self.seen_at.elapsed());
+        if let Some((format, buf, source, ts)) = &mut self.events {
+            format.known(buf, source, pos.offset, pos.line, id, Some(ts));
+        }
+    }
+
+    fn unknown(&mut self, code: UnknownCode, pos: Position) {
+        self.agg.unknown(code, self.seen_at.elapsed());
+        if let Some((format, buf, source, ts)) = &mut self.events {
+            let prefix = self.matcher.prefix(code.prefix);
+            format.unknown(
+                buf,
+                source,
+                pos.offset,
+                pos.line,
+                prefix,
+                code.number,
+                Some(ts),
+            );
+        }
+    }
+}
+
+/// The followed files and everything their bytes feed.
+pub struct Tailer {
+    catalog: Catalog,
+    matcher: Matcher,
+    searcher: Searcher,
+    agg: WindowAggregator,
+    events: Option<EventsOut>,
+    patterns: Patterns,
+    followers: Vec<Follower>,
+    /// Compressed files: skipped in tail mode.
+    skipped: HashSet<Key>,
+    created: String,
+    /// Stdin (`-`): its own searcher, which keeps the undecided bytes
+    /// between chunks, since a pipe cannot be read again.
+    stdin: Option<Searcher>,
+}
+
+const STDIN_SOURCE: &str = "\"-\"";
+
+impl Tailer {
+    pub fn new(
+        catalog: Catalog,
+        patterns: Patterns,
+        events: Option<Box<dyn Write + Send>>,
+        saved_totals: Option<(Totals, String)>,
+        now: SystemTime,
+    ) -> Result<Tailer, MatcherError> {
+        let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?;
+        let (totals, created) = saved_totals.unwrap_or_else(|| (Totals::default(), rfc3339(now)));
+        Ok(Tailer {
+            agg: WindowAggregator::new(catalog.len(), now, totals),
+            events: events.map(|out| EventsOut {
+                format: EventFormat::new(&catalog),
+                out,
+                buf: Vec::new(),
+            }),
+            searcher: Searcher::new(BUFFER_BYTES),
+            catalog,
+            matcher,
+            patterns,
+            followers: Vec::new(),
+            skipped: HashSet::new(),
+            created,
+            stdin: None,
+        })
+    }
+
+    pub fn patterns(&self) -> &Patterns {
+        &self.patterns
+    }
+
+    /// Files being followed (parked copies included).
+    pub fn files_watched(&self) -> usize {
+        self.followers.len()
+    }
+
+    /// Takes up the files the patterns match now: from the saved positions
+    /// when there is a checkpoint, else from their end (`from_end`) or
+    /// beginning.
+    pub fn start(&mut self, saved: Option<&Checkpoint>, from_end: bool, now: Instant) {
+        let mut candidates = self.candidates();
+        if let Some(cp) = saved {
+            let mut unmatched = Vec::new();
+            // Same inode with the same content first; then content alone.
+            for s in &cp.files {
+                let found = candidates
+                    .iter()
+                    .position(|c| c.key == (s.dev, s.ino) && c.holds(s.head, s.offset, s.before));
+                match found {
+                    Some(i) => self.resume(candidates.swap_remove(i), s, now),
+                    None => unmatched.push(s),
+                }
+            }
+            for s in unmatched {
+                if let Some(i) = candidates
+                    .iter()
+                    .position(|c| c.holds(s.head, s.offset, s.before))
+                {
+                    self.resume(candidates.swap_remove(i), s, now);
+                }
+            }
+            for c in candidates {
+                self.add_new(c, now);
+            }
+        } else {
+            for c in candidates {
+                if from_end {
+                    self.add_at_end(c, now);
+                } else {
+                    self.add_new(c, now);
+                }
+            }
+        }
+    }
+
+    fn candidates(&mut self) -> Vec<Candidate> {
+        let mut out = Vec::new();
+        for path in self.patterns.expand() {
+            match Candidate::open(&path) {
+                Ok(c) if self.skipped.contains(&c.key) => {}
+                Ok(c) if c.compressed() => {
+                    log::debug!("{}: compressed, skipped in tail mode", path.display());
+                    self.skipped.insert(c.key);
+                }
+                Ok(c) => out.push(c),
+                // Gone between listing and opening, or unreadable: say so
+                // once per look; it is tried again at the next one.
+                Err(e) => log::warn!("{}: {}", path.display(), crate::source::describe(&e)),
+            }
+        }
+        out
+    }
+
+    fn follower(&mut self, c: Candidate, point: ResumePoint, now: Instant) -> &mut Follower {
+        let head = Fingerprint::of(&c.head);
+        let before = before_at(&c.file, point.offset).unwrap_or_default();
+        self.followers.push(Follower {
+            source: events::json(&c.path.display().to_string()),
+            path: c.path,
+            file: c.file,
+            key: c.key,
+            head,
+            point,
+            before,
+            gone: None,
+            copy_of: None,
+            seen_at: Some(now),
+            more: false,
+            compression_checked: c.head.len() >= 4,
+        });
+        self.followers.last_mut().expect("just pushed")
+    }
+
+    fn resume(&mut self, c: Candidate, s: &FileState, now: Instant) {
+        log::info!("{}: resuming at byte {}", c.path.display(), s.offset);
+        let point = ResumePoint {
+            offset: s.offset,
+            line: s.line,
+            prev_byte: s.prev_byte,
+        };
+        self.follower(c, point, now);
+    }
+
+    /// A file met after start: a parked copy of a follower, or new and read
+    /// from its beginning.
+    fn add_new(&mut self, c: Candidate, now: Instant) {
+        let original = self.followers.iter().find(|f| {
+            f.copy_of.is_none() && f.point.offset > 0 && c.holds(f.head, f.point.offset, f.before)
+        });
+        match original.map(|f| (f.key, f.point, f.path.clone())) {
+            Some((key, point, path)) => {
+                log::info!(
+                    "{}: a copy of {}, read only if that one loses its content",
+                    c.path.display(),
+                    path.display()
+                );
+                let size = c.size;
+                let f = self.follower(c, point, now);
+                f.copy_of = Some((key, size));
+                f.seen_at = None;
+            }
+            None => {
+                log::info!("{}: following from its beginning", c.path.display());
+                self.searcher.reset();
+                let fresh = self.searcher.resume_point();
+                self.follower(c, fresh, now);
+            }
+        }
+    }
+
+    /// A file present at start with no saved state, under `--from end`.
+    fn add_at_end(&mut self, c: Candidate, now: Instant) {
+        // Line numbers of events stay true line numbers: count the lines
+        // that are skipped.
+        let mut lines = 0u64;
+        let mut buf = vec![0u8; BUFFER_BYTES];
+        let mut offset = 0;
+        while offset < c.size {
+            match c.file.read_at(&mut buf, offset) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let n = n.min((c.size - offset) as usize);
+                    lines += bytecount::count(&buf[..n], b'\n') as u64;
+                    offset += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::warn!("{}: {}", c.path.display(), crate::source::describe(&e));
+                    return;
+                }
+            }
+        }
+        let mut last = [0u8; 1];
+        let prev_byte = (offset > 0
+            && read_at_most(&c.file, offset - 1, &mut last).ok() == Some(1))
+        .then_some(last[0]);
+        let point = ResumePoint {
+            offset,
+            line: lines + 1,
+            prev_byte,
+        };
+        log::info!(
+            "{}: following from its end (byte {offset})",
+            c.path.display()
+        );
+        let f = self.follower(c, point, now);
+        f.seen_at = None;
+    }
+
+    /// Looks at what the patterns match now: new files, renamed ones, and
+    /// followed ones whose path no longer leads to them.
+    pub fn rescan(&mut self, now: Instant) {
+        let mut present: HashSet<Key> = HashSet::new();
+        for path in self.patterns.expand() {
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            let key = (meta.dev(), meta.ino());
+            if self.skipped.contains(&key) {
+                continue;
+            }
+            present.insert(key);
+            if let Some(f) = self.followers.iter_mut().find(|f| f.key == key) {
+                if f.path != path {
+                    log::info!("{}: renamed to {}", f.path.display(), path.display());
+                    f.source = events::json(&path.display().to_string());
+                    f.path = path;
+                }
+                continue;
+            }
+            match Candidate::open(&path) {
+                Ok(c) if c.compressed() => {
+                    self.skipped.insert(c.key);
+                }
+                Ok(c) => self.add_new(c, now),
+                Err(e) => log::warn!("{}: {}", path.display(), crate::source::describe(&e)),
+            }
+        }
+        for f in &mut self.followers {
+            let here = present.contains(&f.key);
+            match (&f.gone, here) {
+                (None, false) => {
+                    log::info!(
+                        "{}: gone from its path; reading it to its end",
+                        f.path.display()
+                    );
+                    f.gone = Some((now, now));
+                    f.seen_at.get_or_insert(now);
+                }
+                (Some(_), true) => f.gone = None,
+                _ => {}
+            }
+        }
+    }
+
+    /// Notes that `path` changed at `at`. False when no follower has that
+    /// path (a new file: the caller should rescan).
+    pub fn changed(&mut self, path: &Path, at: Instant) -> bool {
+        let mut known = false;
+        for f in self.followers.iter_mut().filter(|f| f.path == path) {
+            known = true;
+            if f.copy_of.is_none() {
+                f.seen_at = Some(f.seen_at.map_or(at, |s| s.min(at)));
+            }
+        }
+        known
+    }
+
+    /// Marks every follower for reading (the safety-net poll).
+    pub fn poll(&mut self, at: Instant) {
+        for f in &mut self.followers {
+            f.seen_at.get_or_insert(at);
+        }
+    }
+
+    /// Reads every follower that has something to read, one budget each.
+    /// Returns whether any has more waiting.
+    pub fn read_ready(&mut self, now: Instant) -> bool {
+        let ts = rfc3339_millis(SystemTime::now());
+        let mut i = 0;
+        while i < self.followers.len() {
+            let f = &self.followers[i];
+            if f.copy_of.is_some() {
+                if let Err(e) = self.check_parked(i, now) {
+                    log::warn!("{}: {e}", self.followers[i].path.display());
+                }
+                i += 1;
+                continue;
+            }
+            if f.seen_at.is_none() && !f.more && f.gone.is_none() {
+                i += 1;
+                continue;
+            }
+            match self.read_round(i, now, &ts) {
+                Ok(true) => i += 1,
+                Ok(false) => {
+                    self.followers.swap_remove(i);
+                }
+                Err(e) => {
+                    log::warn!(
+                        "{}: {}; reading it again at the next look",
+                        self.followers[i].path.display(),
+                        crate::source::describe(&e)
+                    );
+                    i += 1;
+                }
+            }
+        }
+        self.flush_events();
+        self.followers.iter().any(|f| f.more)
+    }
+
+    /// A parked copy that grew was no copy: read it from its start.
+    fn check_parked(&mut self, i: usize, now: Instant) -> io::Result<()> {
+        let f = &mut self.followers[i];
+        let Some((_, size)) = f.copy_of else {
+            return Ok(());
+        };
+        if f.file.metadata()?.len() > size {
+            log::info!(
+                "{}: grew, so it is not a copy; reading it from its beginning",
+                f.path.display()
+            );
+            self.searcher.reset();
+            f.point = self.searcher.resume_point();
+            f.before = Fingerprint::default();
+            f.copy_of = None;
+            f.seen_at = Some(now);
+        }
+        Ok(())
+    }
+
+    /// One round of reading follower `i`. Ok(false): it is finished and
+    /// should be dropped.
+    fn read_round(&mut self, i: usize, now: Instant, ts: &str) -> io::Result<bool> {
+        let size = self.followers[i].file.metadata()?.len();
+        {
+            let f = &self.followers[i];
+            if size < f.point.offset || !before_matches(&f.file, f.point.offset, f.before) {
+                self.lost_content(i, now);
+            }
+        }
+        let f = &mut self.followers[i];
+        if !f.compression_checked && size >= 4 {
+            let mut magic = [0u8; 4];
+            read_at_most(&f.file, 0, &mut magic)?;
+            f.compression_checked = true;
+            if Compression::detect(&magic) != Compression::None {
+                log::debug!("{}: compressed, skipped in tail mode", f.path.display());
+                self.skipped.insert(f.key);
+                return Ok(false);
+            }
+        }
+        let seen_at = f.seen_at.take().unwrap_or(now);
+        let start = f.point;
+        f.file.seek(SeekFrom::Start(start.offset))?;
+        self.searcher.resume(start);
+        let mut sink = TailSink {
+            agg: &mut self.agg,
+            seen_at,
+            matcher: &self.matcher,
+            events: self
+                .events
+                .as_mut()
+                .map(|e| (&e.format, &mut e.buf, f.source.as_str(), ts)),
+        };
+        let read =
+            self.searcher
+                .read_available(&self.matcher, (&f.file).take(READ_BUDGET), &mut sink)?;
+        f.more = read >= READ_BUDGET;
+        f.point = self.searcher.resume_point();
+        self.agg
+            .read(f.point.offset - start.offset, f.point.line - start.line);
+        if (f.head.len as usize) < FINGERPRINT_BYTES && read > 0 {
+            let mut head = vec![0; FINGERPRINT_BYTES];
+            let n = read_at_most(&f.file, 0, &mut head)?;
+            f.head = Fingerprint::of(&head[..n]);
+        }
+        if f.point.offset != start.offset {
+            f.before = before_at(&f.file, f.point.offset)?;
+        }
+        if let Some((_, last_growth)) = &mut f.gone {
+            if read > 0 {
+                *last_growth = now;
+            } else if now.duration_since(*last_growth) >= GONE_GRACE && !f.more {
+                self.finish(i);
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Follower `i` lost the content before its position (truncated, or
+    /// replaced and regrown): a parked copy takes over from the position,
+    /// and the file is read again from its start.
+    fn lost_content(&mut self, i: usize, now: Instant) {
+        let (key, point) = (self.followers[i].key, self.followers[i].point);
+        log::info!(
+            "{}: truncated; reading it from its beginning",
+            self.followers[i].path.display()
+        );
+        self.release_copies(key, point, now);
+        self.searcher.reset();
+        let f = &mut self.followers[i];
+        f.point = self.searcher.resume_point();
+        f.before = Fingerprint::default();
+        f.head = Fingerprint::default();
+        f.compression_checked = false;
+    }
+
+    fn release_copies(&mut self, key: Key, point: ResumePoint, now: Instant) {
+        for c in self
+            .followers
+            .iter_mut()
+            .filter(|c| c.copy_of.is_some_and(|(k, _)| k == key))
+        {
+            log::info!(
+                "{}: reading the copy from byte {}",
+                c.path.display(),
+                point.offset
+            );
+            c.copy_of = None;
+            c.point = point;
+            c.seen_at = Some(now);
+        }
+    }
+
+    /// The end of a gone file is final: decide a code at its very end,
+    /// count a last unterminated line, and let a parked copy take over.
+    fn finish(&mut self, i: usize) {
+        let (key, point) = (self.followers[i].key, self.followers[i].point);
+        let f = &self.followers[i];
+        log::info!("{}: finished at byte {}", f.path.display(), point.offset);
+        self.searcher.resume(point);
+        let ts = rfc3339_millis(SystemTime::now());
+        let mut sink = TailSink {
+            agg: &mut self.agg,
+            seen_at: Instant::now(),
+            matcher: &self.matcher,
+            events: self
+                .events
+                .as_mut()
+                .map(|e| (&e.format, &mut e.buf, f.source.as_str(), ts.as_str())),
+        };
+        // Re-read the undecided bytes, then end the stream.
+        let reread = (&f.file).seek(SeekFrom::Start(point.offset)).and_then(|_| {
+            self.searcher
+                .read_available(&self.matcher, &f.file, &mut sink)
+        });
+        if let Err(e) = reread {
+            log::warn!("{}: {}", f.path.display(), crate::source::describe(&e));
+        }
+        self.searcher.finish(&self.matcher, &mut sink);
+        let end = self.searcher.resume_point();
+        let partial_line = u64::from(end.prev_byte.is_some_and(|b| b != b'\n'));
+        self.agg.read(
+            end.offset - point.offset,
+            end.line - point.line + partial_line,
+        );
+        self.release_copies(key, end, Instant::now());
+    }
+
+    /// Counts a chunk read from stdin, seen readable at `seen_at`.
+    pub fn stdin_chunk(&mut self, chunk: &[u8], seen_at: Instant) {
+        let searcher = self
+            .stdin
+            .get_or_insert_with(|| Searcher::new(BUFFER_BYTES));
+        let start = searcher.resume_point();
+        let ts = rfc3339_millis(SystemTime::now());
+        let mut sink = TailSink {
+            agg: &mut self.agg,
+            seen_at,
+            matcher: &self.matcher,
+            events: self
+                .events
+                .as_mut()
+                .map(|e| (&e.format, &mut e.buf, STDIN_SOURCE, ts.as_str())),
+        };
+        // Reading a byte slice cannot fail.
+        let _ = searcher.read_available(&self.matcher, chunk, &mut sink);
+        let end = searcher.resume_point();
+        self.agg
+            .read(end.offset - start.offset, end.line - start.line);
+        self.flush_events();
+    }
+
+    /// Stdin ended: its end decides a code at its very end.
+    pub fn stdin_end(&mut self) {
+        let Some(searcher) = &mut self.stdin else {
+            return;
+        };
+        let start = searcher.resume_point();
+        let ts = rfc3339_millis(SystemTime::now());
+        let mut sink = TailSink {
+            agg: &mut self.agg,
+            seen_at: Instant::now(),
+            matcher: &self.matcher,
+            events: self
+                .events
+                .as_mut()
+                .map(|e| (&e.format, &mut e.buf, STDIN_SOURCE, ts.as_str())),
+        };
+        searcher.finish(&self.matcher, &mut sink);
+        let end = searcher.resume_point();
+        let partial_line = u64::from(end.prev_byte.is_some_and(|b| b != b'\n'));
+        self.agg.read(
+            end.offset - start.offset,
+            end.line - start.line + partial_line,
+        );
+        self.stdin = None;
+        self.flush_events();
+    }
+
+    /// Writes the events rendered so far.
+    pub fn flush_events(&mut self) {
+        if let Some(e) = &mut self.events {
+            if e.buf.is_empty() {
+                return;
+            }
+            let result = e.out.write_all(&e.buf).and_then(|()| e.out.flush());
+            e.buf.clear();
+            if let Err(err) = result {
+                log::error!(
+                    "writing events: {}; events are no longer written",
+                    crate::source::describe(&err)
+                );
+                self.events = None;
+            }
+        }
+    }
+
+    /// Ends the window at `end`.
+    pub fn close_window(&mut self, end: SystemTime) -> WindowSummary {
+        self.agg.close(end, &self.catalog, &self.matcher)
+    }
+
+    /// The state to save: positions of the followed files (parked copies
+    /// are found again by content) and the totals, consistent with them.
+    pub fn checkpoint(&self, now: SystemTime) -> Checkpoint {
+        Checkpoint {
+            version: VERSION,
+            created: self.created.clone(),
+            saved: rfc3339(now),
+            totals: self.agg.totals(&self.catalog),
+            files: self
+                .followers
+                .iter()
+                .filter(|f| f.copy_of.is_none())
+                .map(|f| FileState {
+                    path: f.path.clone(),
+                    dev: f.key.0,
+                    ino: f.key.1,
+                    head: f.head,
+                    offset: f.point.offset,
+                    line: f.point.line,
+                    prev_byte: f.point.prev_byte,
+                    before: f.before,
+                })
+                .collect(),
+        }
+    }
+
+    /// Swaps in a new catalog (SIGHUP). The current window is closed first,
+    /// since its counters are indexed by the old catalog; its summary is
+    /// returned.
+    pub fn reload(
+        &mut self,
+        catalog: Catalog,
+        end: SystemTime,
+    ) -> Result<WindowSummary, MatcherError> {
+        let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?;
+        let summary = self.close_window(end);
+        let totals = self.agg.totals(&self.catalog);
+        self.agg = WindowAggregator::new(catalog.len(), end, totals);
+        if let Some(e) = &mut self.events {
+            e.format = EventFormat::new(&catalog);
+        }
+        self.catalog = catalog;
+        self.matcher = matcher;
+        Ok(summary)
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+}

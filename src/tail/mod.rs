@@ -1,0 +1,326 @@
+//! `faultline tail`: the long-running agent. This module is the async
+//! shell around the synchronous [`follow::Tailer`]: it turns file-system
+//! events (`notify`: inotify on Linux), the safety-net poll, the window
+//! ticker, stdin and signals into calls on the tailer, and writes the
+//! summaries and the checkpoint.
+//!
+//! One task does all the work, in this order of priority: signals, window
+//! ends, file events, polls, stdin, then more reading while a file still
+//! has data (each round reads at most a budget per file, so events and
+//! ticks are served between rounds). With nothing to do it sleeps: no
+//! busy polling.
+//!
+//! Shutdown (SIGINT/SIGTERM): stop reading, write the last (partial)
+//! window, save the state, exit 0. SIGHUP reloads the `--catalog` files;
+//! a bad catalog is reported and the old one kept.
+
+pub mod follow;
+pub mod patterns;
+
+use crate::catalog::Catalog;
+use crate::checkpoint::{CheckpointError, CheckpointStore};
+use crate::cli::{StartFrom, TailArgs};
+use crate::matcher::MatcherError;
+use crate::sink::summaries::{SummaryOpenError, SummaryOut};
+use follow::Tailer;
+use notify::{EventKind, RecursiveMode, Watcher};
+use patterns::{PatternError, Patterns};
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Instant, SystemTime};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TailError {
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Summaries(#[from] SummaryOpenError),
+    #[error(transparent)]
+    Matcher(#[from] MatcherError),
+    #[error("cannot open the events file {path}: {source}")]
+    Events { path: PathBuf, source: io::Error },
+    #[error("cannot start the tail engine: {0}")]
+    Runtime(#[source] io::Error),
+    #[error("writing summaries: {0}")]
+    WriteSummary(#[source] io::Error),
+}
+
+/// A file-system event, as seen: which path, when, and whether it may
+/// have added, removed or renamed files.
+struct Wake {
+    path: PathBuf,
+    at: Instant,
+    structural: bool,
+}
+
+/// Capacity of the event queue. When it is full, events are dropped and
+/// the next loop looks at every file instead (memory stays bounded under
+/// event floods; nothing is missed, since reading is by position).
+const WAKE_QUEUE: usize = 4096;
+/// Stdin chunks in flight between the reading thread and the engine.
+const STDIN_QUEUE: usize = 4;
+const STDIN_CHUNK: usize = 64 * 1024;
+
+/// Loads the catalog again, for SIGHUP.
+pub type CatalogLoader = Box<dyn Fn() -> Result<Catalog, String> + Send>;
+
+pub fn run(catalog: Catalog, args: &TailArgs, reload: CatalogLoader) -> Result<(), TailError> {
+    raise_open_files_limit();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(TailError::Runtime)?;
+    rt.block_on(run_async(catalog, args, reload))
+}
+
+/// Following a thousand files needs a thousand descriptors; the usual soft
+/// limit is 1024. Raise it to the hard limit.
+fn raise_open_files_limit() {
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+async fn run_async(
+    catalog: Catalog,
+    args: &TailArgs,
+    reload: CatalogLoader,
+) -> Result<(), TailError> {
+    let follow_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    let file_args: Vec<PathBuf> = args
+        .paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .cloned()
+        .collect();
+    let patterns = Patterns::parse(&file_args)?;
+
+    let store = match &args.state_dir {
+        Some(dir) => Some(CheckpointStore::open(dir)?),
+        None => None,
+    };
+    if let (Some(s), true) = (&store, args.reset_state) {
+        s.reset()?;
+    }
+    let saved = match &store {
+        Some(s) => s.load()?,
+        None => None,
+    };
+    let events: Option<Box<dyn io::Write + Send>> = match &args.events {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(Box::new(io::stdout())),
+        Some(p) => Some(Box::new(
+            std::fs::File::options()
+                .create(true)
+                .append(true)
+                .open(p)
+                .map_err(|source| TailError::Events {
+                    path: p.clone(),
+                    source,
+                })?,
+        )),
+    };
+    let mut summaries = SummaryOut::open(&args.summaries)?;
+    let mut tailer = Tailer::new(
+        catalog,
+        patterns,
+        events,
+        saved
+            .as_ref()
+            .map(|c| (c.totals.clone(), c.created.clone())),
+        SystemTime::now(),
+    )?;
+
+    // Watch before the first look, so nothing written in between is missed.
+    let (wake_tx, mut wake_rx) = mpsc::channel::<Wake>(WAKE_QUEUE);
+    let overflow = Arc::new(AtomicBool::new(false));
+    let mut watcher = {
+        let overflow = overflow.clone();
+        notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
+            Ok(ev) => {
+                let at = Instant::now();
+                let structural = matches!(
+                    ev.kind,
+                    EventKind::Create(_)
+                        | EventKind::Remove(_)
+                        | EventKind::Modify(notify::event::ModifyKind::Name(_))
+                );
+                for path in ev.paths {
+                    if wake_tx
+                        .try_send(Wake {
+                            path,
+                            at,
+                            structural,
+                        })
+                        .is_err()
+                    {
+                        overflow.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+            Err(_) => overflow.store(true, Ordering::Relaxed),
+        })
+    };
+    if let Err(e) = &watcher {
+        log::warn!(
+            "no file-system events ({e}); relying on the poll every {:?}",
+            args.poll_interval
+        );
+    }
+    let mut watched: Vec<PathBuf> = Vec::new();
+    let mut watch_dirs = |tailer: &Tailer, watched: &mut Vec<PathBuf>| {
+        let Ok(w) = &mut watcher else { return };
+        for (dir, recursive) in tailer.patterns().watch_dirs() {
+            if watched.contains(&dir) || !dir.is_dir() {
+                continue;
+            }
+            let mode = if recursive {
+                RecursiveMode::Recursive
+            } else {
+                RecursiveMode::NonRecursive
+            };
+            match w.watch(&dir, mode) {
+                Ok(()) => watched.push(dir),
+                Err(e) => log::warn!("cannot watch {}: {e}; relying on the poll", dir.display()),
+            }
+        }
+    };
+    watch_dirs(&tailer, &mut watched);
+    tailer.start(saved.as_ref(), args.from == StartFrom::End, Instant::now());
+
+    let mut stdin_rx = if follow_stdin {
+        Some(spawn_stdin_reader())
+    } else {
+        None
+    };
+    let only_stdin = follow_stdin && file_args.is_empty();
+
+    let mut sigint = signal(SignalKind::interrupt()).map_err(TailError::Runtime)?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(TailError::Runtime)?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(TailError::Runtime)?;
+    let start = tokio::time::Instant::now();
+    let mut window = tokio::time::interval_at(start + args.interval, args.interval);
+    let mut poll = tokio::time::interval_at(start + args.poll_interval, args.poll_interval);
+    window.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    let save = |tailer: &Tailer| {
+        if let Some(s) = &store
+            && let Err(e) = s.save(&tailer.checkpoint(SystemTime::now()))
+        {
+            log::error!("{e}");
+        }
+    };
+
+    loop {
+        let more = tailer.read_ready(Instant::now());
+        if overflow.swap(false, Ordering::Relaxed) {
+            let now = Instant::now();
+            tailer.rescan(now);
+            tailer.poll(now);
+            continue;
+        }
+        tokio::select! {
+            biased;
+            _ = sigint.recv() => break,
+            _ = sigterm.recv() => break,
+            _ = sighup.recv() => match reload() {
+                Ok(catalog) => match tailer.reload(catalog, SystemTime::now()) {
+                    Ok(summary) => {
+                        log::info!("catalog reloaded");
+                        summaries.write(&summary).map_err(TailError::WriteSummary)?;
+                        save(&tailer);
+                    }
+                    Err(e) => log::error!("catalog reload failed, keeping the old one: {e}"),
+                },
+                Err(e) => log::error!("catalog reload failed, keeping the old one: {e}"),
+            },
+            _ = window.tick() => {
+                let summary = tailer.close_window(SystemTime::now());
+                summaries.write(&summary).map_err(TailError::WriteSummary)?;
+                save(&tailer);
+            }
+            Some(first) = wake_rx.recv() => {
+                let mut rescan = false;
+                let mut wake = Some(first);
+                while let Some(w) = wake {
+                    rescan |= w.structural | !tailer.changed(&w.path, w.at);
+                    wake = wake_rx.try_recv().ok();
+                }
+                if rescan {
+                    tailer.rescan(Instant::now());
+                }
+            }
+            _ = poll.tick() => {
+                let now = Instant::now();
+                watch_dirs(&tailer, &mut watched);
+                tailer.rescan(now);
+                tailer.poll(now);
+            }
+            chunk = recv_stdin(&mut stdin_rx) => match chunk {
+                Some(bytes) => tailer.stdin_chunk(&bytes, Instant::now()),
+                None => {
+                    tailer.stdin_end();
+                    stdin_rx = None;
+                    if only_stdin {
+                        break;
+                    }
+                }
+            },
+            _ = std::future::ready(()), if more => {}
+        }
+    }
+    let summary = tailer.close_window(SystemTime::now());
+    summaries.write(&summary).map_err(TailError::WriteSummary)?;
+    save(&tailer);
+    Ok(())
+}
+
+/// The next stdin chunk; pending forever when stdin is not followed.
+async fn recv_stdin(rx: &mut Option<mpsc::Receiver<Vec<u8>>>) -> Option<Vec<u8>> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads stdin on its own thread (reads from a pipe block) into a small
+/// bounded queue: a fast writer waits for the engine, memory stays bounded.
+fn spawn_stdin_reader() -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel(STDIN_QUEUE);
+    std::thread::spawn(move || {
+        let mut stdin = io::stdin().lock();
+        loop {
+            let mut buf = vec![0u8; STDIN_CHUNK];
+            match stdin.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.blocking_send(buf).is_err() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::error!("reading stdin: {e}");
+                    break;
+                }
+            }
+        }
+    });
+    rx
+}

@@ -1,0 +1,231 @@
+//! What `tail` follows: the PATH|GLOB arguments as patterns, the
+//! directories to watch for them, and the regular files they match now.
+//!
+//! An argument with a glob metacharacter (`* ? [ {`) is a glob, matched
+//! against whole paths; the directory before its first such component is
+//! watched (recursively only for `**`). A directory argument means the
+//! files directly in it. Anything else is a file, which need not exist yet:
+//! its directory is watched so it is picked up when it appears.
+
+use globset::{Glob, GlobMatcher};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+#[error("bad pattern {pattern:?}: {reason}")]
+pub struct PatternError {
+    pub pattern: String,
+    pub reason: String,
+}
+
+#[derive(Debug)]
+enum Pattern {
+    File(PathBuf),
+    Dir(PathBuf),
+    Glob {
+        base: PathBuf,
+        matcher: GlobMatcher,
+        recursive: bool,
+        /// The glob names no directory (`*.log`): its base is `.`, which
+        /// is not put in front of the paths it matches.
+        implicit_base: bool,
+    },
+}
+
+/// The patterns of a `tail` command line.
+#[derive(Debug, Default)]
+pub struct Patterns {
+    items: Vec<Pattern>,
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '[', '{'])
+}
+
+impl Patterns {
+    pub fn parse(args: &[PathBuf]) -> Result<Patterns, PatternError> {
+        let mut items = Vec::new();
+        for arg in args {
+            let text = arg.to_string_lossy();
+            if is_glob(&text) {
+                let matcher = Glob::new(&text)
+                    .map_err(|e| PatternError {
+                        pattern: text.to_string(),
+                        reason: e.kind().to_string(),
+                    })?
+                    .compile_matcher();
+                let mut base = PathBuf::new();
+                for c in arg.components() {
+                    if is_glob(&c.as_os_str().to_string_lossy()) {
+                        break;
+                    }
+                    base.push(c);
+                }
+                let implicit_base = base.as_os_str().is_empty();
+                if implicit_base {
+                    base.push(".");
+                }
+                items.push(Pattern::Glob {
+                    base,
+                    matcher,
+                    recursive: text.contains("**"),
+                    implicit_base,
+                });
+            } else if arg.is_dir() {
+                items.push(Pattern::Dir(arg.clone()));
+            } else {
+                items.push(Pattern::File(arg.clone()));
+            }
+        }
+        Ok(Patterns { items })
+    }
+
+    /// Directories to watch, and whether recursively.
+    pub fn watch_dirs(&self) -> Vec<(PathBuf, bool)> {
+        let mut dirs: Vec<(PathBuf, bool)> = self
+            .items
+            .iter()
+            .map(|p| match p {
+                Pattern::File(f) => (parent_dir(f), false),
+                Pattern::Dir(d) => (d.clone(), false),
+                Pattern::Glob {
+                    base, recursive, ..
+                } => (base.clone(), *recursive),
+            })
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
+
+    /// Whether `path` is one the patterns follow.
+    pub fn matches(&self, path: &Path) -> bool {
+        self.items.iter().any(|p| match p {
+            Pattern::File(f) => f == path,
+            Pattern::Dir(d) => path.parent() == Some(d.as_path()),
+            Pattern::Glob { matcher, .. } => matcher.is_match(path),
+        })
+    }
+
+    /// The regular files the patterns match now, sorted, without repeats.
+    pub fn expand(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for p in &self.items {
+            match p {
+                Pattern::File(f) => {
+                    if f.is_file() {
+                        out.push(f.clone());
+                    }
+                }
+                Pattern::Dir(d) => list(d, 1, false, &mut out, |_| true),
+                Pattern::Glob {
+                    base,
+                    matcher,
+                    recursive,
+                    implicit_base,
+                } => {
+                    let depth = if *recursive {
+                        usize::MAX
+                    } else {
+                        glob_depth(base, matcher)
+                    };
+                    list(base, depth, *implicit_base, &mut out, |p| {
+                        matcher.is_match(p)
+                    });
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// How many components below `base` a non-recursive glob reaches.
+fn glob_depth(base: &Path, matcher: &GlobMatcher) -> usize {
+    let glob = Path::new(matcher.glob().glob());
+    glob.components()
+        .count()
+        .saturating_sub(base.components().count())
+        .max(1)
+}
+
+fn parent_dir(f: &Path) -> PathBuf {
+    match f.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn list(
+    dir: &Path,
+    depth: usize,
+    strip_dot: bool,
+    out: &mut Vec<PathBuf>,
+    keep: impl Fn(&Path) -> bool,
+) {
+    let walker = walkdir::WalkDir::new(dir).min_depth(1).max_depth(depth);
+    for entry in walker.into_iter().filter_map(Result::ok) {
+        if entry.file_type().is_file() {
+            let path = entry.into_path();
+            let path = match path.strip_prefix(".") {
+                Ok(rest) if strip_dot => rest.to_path_buf(),
+                _ => path,
+            };
+            if keep(&path) {
+                out.push(path);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_files_and_directories() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path();
+        for f in [
+            "app.log",
+            "app.log.1",
+            "app.log.2.gz",
+            "other.txt",
+            "sub/deep.log",
+        ] {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        let glob = root.join("app.log*");
+        let p = Patterns::parse(&[glob]).unwrap();
+        let names: Vec<String> = p
+            .expand()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["app.log", "app.log.1", "app.log.2.gz"]);
+        assert_eq!(p.watch_dirs(), [(root.to_path_buf(), false)]);
+        assert!(p.matches(&root.join("app.log.7")));
+        assert!(!p.matches(&root.join("other.txt")));
+
+        let p = Patterns::parse(&[root.join("**/*.log")]).unwrap();
+        assert_eq!(
+            p.expand(),
+            [root.join("app.log"), root.join("sub/deep.log")]
+        );
+        assert_eq!(p.watch_dirs(), [(root.to_path_buf(), true)]);
+
+        let p = Patterns::parse(&[root.to_path_buf(), root.join("later.log")]).unwrap();
+        assert_eq!(p.expand().len(), 4, "directory: files directly in it");
+        assert!(p.matches(&root.join("later.log")));
+        assert!(p.matches(&root.join("new-in-dir.log")));
+        assert!(!p.matches(&root.join("sub/x.log")));
+    }
+
+    #[test]
+    fn a_bad_glob_is_an_error_naming_it() {
+        let e = Patterns::parse(&[PathBuf::from("/var/log/[a.log")]).unwrap_err();
+        assert!(e.to_string().contains("/var/log/[a.log"), "{e}");
+    }
+}
