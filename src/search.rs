@@ -20,7 +20,14 @@ pub struct Totals {
 pub struct ResumePoint {
     pub offset: u64,
     pub line: u64,
-    pub prev_byte: Option<u8>,
+    pub before: Option<u8>,
+}
+impl ResumePoint {
+    pub const START: ResumePoint = ResumePoint {
+        offset: 0,
+        line: 1,
+        before: None,
+    };
 }
 pub struct Searcher;
 impl Searcher {
@@ -38,7 +45,9 @@ impl Searcher {
         rdr.read_to_end(&mut v)?;
         Ok(v.len() as u64)
     }
-    pub fn finish<S: Sink>(&mut self, _m: &Matcher, _sink: &mut S) {}
+    pub fn finish<S: Sink>(&mut self, _m: &Matcher, _sink: &mut S) -> Totals {
+        Totals::default()
+    }
     pub fn resume_point(&self) -> ResumePoint {
         ResumePoint::default()
     }

@@ -331,7 +331,7 @@ impl Tailer {
         let point = ResumePoint {
             offset: s.offset,
             line: s.line,
-            prev_byte: s.prev_byte,
+            before: s.prev_byte,
         };
         self.follower(c, point, now);
     }
@@ -356,9 +356,7 @@ impl Tailer {
             }
             None => {
                 log::info!("{}: following from its beginning", c.path.display());
-                self.searcher.reset();
-                let fresh = self.searcher.resume_point();
-                self.follower(c, fresh, now);
+                self.follower(c, ResumePoint::START, now);
             }
         }
     }
@@ -392,7 +390,7 @@ impl Tailer {
         let point = ResumePoint {
             offset,
             line: lines + 1,
-            prev_byte,
+            before: prev_byte,
         };
         log::info!(
             "{}: following from its end (byte {offset})",
@@ -516,8 +514,7 @@ impl Tailer {
                 "{}: grew, so it is not a copy; reading it from its beginning",
                 f.path.display()
             );
-            self.searcher.reset();
-            f.point = self.searcher.resume_point();
+            f.point = ResumePoint::START;
             f.before = Fingerprint::default();
             f.copy_of = None;
             f.seen_at = Some(now);
@@ -595,9 +592,8 @@ impl Tailer {
             self.followers[i].path.display()
         );
         self.release_copies(key, point, now);
-        self.searcher.reset();
         let f = &mut self.followers[i];
-        f.point = self.searcher.resume_point();
+        f.point = ResumePoint::START;
         f.before = Fingerprint::default();
         f.head = Fingerprint::default();
         f.compression_checked = false;
@@ -645,14 +641,18 @@ impl Tailer {
         if let Err(e) = reread {
             log::warn!("{}: {}", f.path.display(), crate::source::describe(&e));
         }
-        self.searcher.finish(&self.matcher, &mut sink);
-        let end = self.searcher.resume_point();
-        let partial_line = u64::from(end.prev_byte.is_some_and(|b| b != b'\n'));
-        self.agg.read(
-            end.offset - point.offset,
-            end.line - point.line + partial_line,
-        );
-        self.release_copies(key, end, Instant::now());
+        // The stream's totals count from its start, a last unterminated
+        // line included.
+        let end = self.searcher.finish(&self.matcher, &mut sink);
+        self.agg
+            .read(end.bytes - point.offset, end.lines - (point.line - 1));
+        // A copy holds at most what the original held, all of it read now.
+        let end_point = ResumePoint {
+            offset: end.bytes,
+            line: end.lines + 1,
+            before: None,
+        };
+        self.release_copies(key, end_point, Instant::now());
     }
 
     /// Counts a chunk read from stdin, seen readable at `seen_at`.
@@ -695,13 +695,9 @@ impl Tailer {
                 .as_mut()
                 .map(|e| (&e.format, &mut e.buf, STDIN_SOURCE, ts.as_str())),
         };
-        searcher.finish(&self.matcher, &mut sink);
-        let end = searcher.resume_point();
-        let partial_line = u64::from(end.prev_byte.is_some_and(|b| b != b'\n'));
-        self.agg.read(
-            end.offset - start.offset,
-            end.line - start.line + partial_line,
-        );
+        let end = searcher.finish(&self.matcher, &mut sink);
+        self.agg
+            .read(end.bytes - start.offset, end.lines - (start.line - 1));
         self.stdin = None;
         self.flush_events();
     }
@@ -748,7 +744,7 @@ impl Tailer {
                     head: f.head,
                     offset: f.point.offset,
                     line: f.point.line,
-                    prev_byte: f.point.prev_byte,
+                    prev_byte: f.point.before,
                     before: f.before,
                 })
                 .collect(),
