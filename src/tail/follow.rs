@@ -59,6 +59,11 @@ pub const READ_BUDGET: u64 = 1 << 20;
 pub const GONE_GRACE: Duration = Duration::from_secs(2);
 /// The shared read buffer.
 pub const BUFFER_BYTES: usize = 64 * 1024;
+/// How long the identity of content a file lost (truncation) is kept, so
+/// that its copy, if it shows up later, is read from the lost position.
+pub const LOST_MEMORY: Duration = Duration::from_secs(60);
+/// At most this many lost contents are remembered.
+const LOST_MAX: usize = 256;
 
 type Key = (u64, u64);
 
@@ -80,6 +85,15 @@ struct Follower {
     /// The last round used its whole budget: more is waiting.
     more: bool,
     compression_checked: bool,
+}
+
+/// Content a follower lost to truncation: who it was and how far it had
+/// been read. A copy found later resumes from there.
+struct Lost {
+    head: Fingerprint,
+    point: ResumePoint,
+    before: Fingerprint,
+    at: Instant,
 }
 
 /// Where events go, with the bytes rendered since the last flush.
@@ -205,6 +219,7 @@ pub struct Tailer {
     /// Compressed files: skipped in tail mode.
     skipped: HashSet<Key>,
     created: String,
+    lost: Vec<Lost>,
     /// Stdin (`-`): its own searcher, which keeps the undecided bytes
     /// between chunks, since a pipe cannot be read again.
     stdin: Option<Searcher>,
@@ -236,6 +251,7 @@ impl Tailer {
             followers: Vec::new(),
             skipped: HashSet::new(),
             created,
+            lost: Vec::new(),
             stdin: None,
         })
     }
@@ -339,6 +355,21 @@ impl Tailer {
     /// A file met after start: a parked copy of a follower, or new and read
     /// from its beginning.
     fn add_new(&mut self, c: Candidate, now: Instant) {
+        self.lost.retain(|l| now.duration_since(l.at) < LOST_MEMORY);
+        if let Some(i) = self
+            .lost
+            .iter()
+            .position(|l| c.holds(l.head, l.point.offset, l.before))
+        {
+            let lost = self.lost.swap_remove(i);
+            log::info!(
+                "{}: a copy of content lost to truncation; reading it from byte {}",
+                c.path.display(),
+                lost.point.offset
+            );
+            self.follower(c, lost.point, now);
+            return;
+        }
         let original = self.followers.iter().find(|f| {
             f.copy_of.is_none() && f.point.offset > 0 && c.holds(f.head, f.point.offset, f.before)
         });
@@ -586,11 +617,29 @@ impl Tailer {
     /// replaced and regrown): a parked copy takes over from the position,
     /// and the file is read again from its start.
     fn lost_content(&mut self, i: usize, now: Instant) {
-        let (key, point) = (self.followers[i].key, self.followers[i].point);
+        let f = &self.followers[i];
+        let (key, point) = (f.key, f.point);
         log::info!(
             "{}: truncated; reading it from its beginning",
-            self.followers[i].path.display()
+            f.path.display()
         );
+        let has_copy = self
+            .followers
+            .iter()
+            .any(|c| c.copy_of.is_some_and(|(k, _)| k == key));
+        if !has_copy && point.offset > 0 {
+            // Its copy may not have been seen yet (copytruncate copies,
+            // then truncates; the events can arrive in either order).
+            if self.lost.len() >= LOST_MAX {
+                self.lost.remove(0);
+            }
+            self.lost.push(Lost {
+                head: f.head,
+                point,
+                before: f.before,
+                at: now,
+            });
+        }
         self.release_copies(key, point, now);
         let f = &mut self.followers[i];
         f.point = ResumePoint::START;
