@@ -80,7 +80,9 @@ impl fmt::Display for Category {
 
 /// The error for a category name that is not one of the seven.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unknown category {0:?}; expected one of quota, access, retry, resource_state, fix_request, unsupported, contact_support")]
+#[error(
+    "unknown category {0:?}; expected one of quota, access, retry, resource_state, fix_request, unsupported, contact_support"
+)]
 pub struct UnknownCategory(pub String);
 
 impl FromStr for Category {
@@ -157,7 +159,9 @@ pub fn code_prefix(s: &str) -> Option<&str> {
 /// Problems with a catalog as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    #[error("the built-in catalog is not valid JSON ({0}); rebuild it with `faultline catalog build`")]
+    #[error(
+        "the built-in catalog is not valid JSON ({0}); rebuild it with `faultline catalog build`"
+    )]
     Builtin(serde_json::Error),
     #[error("code {code:?} appears more than once in the catalog")]
     Duplicate { code: String },
@@ -260,12 +264,26 @@ mod tests {
 
     #[test]
     fn code_shape() {
-        for ok in ["Ecs.0013", "BackupService.6133", "CSBS.9006", "A.0000", "X1.1234"] {
+        for ok in [
+            "Ecs.0013",
+            "BackupService.6133",
+            "CSBS.9006",
+            "A.0000",
+            "X1.1234",
+        ] {
             assert!(is_code(ok), "{ok}");
         }
         for bad in [
-            "Ecs.013", "Ecs.00131", "ecs", ".0013", "1Ecs.0013", "Ecs.00a3", "Ecs.", "Ec_s.0013",
-            "Ecs-0013", "",
+            "Ecs.013",
+            "Ecs.00131",
+            "ecs",
+            ".0013",
+            "1Ecs.0013",
+            "Ecs.00a3",
+            "Ecs.",
+            "Ec_s.0013",
+            "Ecs-0013",
+            "",
         ] {
             assert!(!is_code(bad), "{bad}");
         }
