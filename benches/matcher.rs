@@ -37,7 +37,10 @@ impl FullCodes {
     fn new(codes: &[String]) -> FullCodes {
         let mut pats: Vec<String> = codes.to_vec();
         let mut kinds: Vec<Result<CodeId, usize>> = (0..codes.len() as CodeId).map(Ok).collect();
-        let mut prefixes: Vec<&str> = codes.iter().map(|c| c.rsplit_once('.').unwrap().0).collect();
+        let mut prefixes: Vec<&str> = codes
+            .iter()
+            .map(|c| c.rsplit_once('.').unwrap().0)
+            .collect();
         prefixes.sort();
         prefixes.dedup();
         for p in prefixes {
@@ -67,7 +70,9 @@ impl FullCodes {
                     }
                 }
                 Err(_) => {
-                    let digits = h.get(e..e + 4).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+                    let digits = h
+                        .get(e..e + 4)
+                        .is_some_and(|d| d.iter().all(u8::is_ascii_digit));
                     if digits && h.get(e + 4).is_none_or(|&b| !is_word_byte(b)) {
                         unknown += 1;
                     }
@@ -116,31 +121,51 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("matcher");
     g.throughput(Throughput::Bytes(log.len() as u64));
-    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
-    g.bench_function("prefixes", |b| b.iter(|| count_prefixes(&m, black_box(&log))));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    g.bench_function("prefixes", |b| {
+        b.iter(|| count_prefixes(&m, black_box(&log)))
+    });
     g.bench_function("full_codes", |b| b.iter(|| full.count(black_box(&log))));
     g.finish();
 
     let mut g = c.benchmark_group("build");
-    g.sample_size(20).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    g.bench_function("prefixes", |b| b.iter(|| Matcher::new(codes.iter().map(String::as_str)).unwrap()));
+    g.sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    g.bench_function("prefixes", |b| {
+        b.iter(|| Matcher::new(codes.iter().map(String::as_str)).unwrap())
+    });
     g.bench_function("full_codes", |b| b.iter(|| FullCodes::new(&codes)));
     g.finish();
 
     let mut g = c.benchmark_group("searcher");
     g.throughput(Throughput::Bytes(log.len() as u64));
-    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
     let mut searcher = Searcher::default();
     g.bench_function("reader_256k", |b| {
         b.iter(|| {
-            let mut sink = Counts { known: vec![0; m.code_count()], unknown: 0, last_line: 0 };
-            let t = searcher.search_reader(&m, black_box(&log[..]), &mut sink).unwrap();
+            let mut sink = Counts {
+                known: vec![0; m.code_count()],
+                unknown: 0,
+                last_line: 0,
+            };
+            let t = searcher
+                .search_reader(&m, black_box(&log[..]), &mut sink)
+                .unwrap();
             (t, sink.unknown)
         })
     });
     g.bench_function("slice", |b| {
         b.iter(|| {
-            let mut sink = Counts { known: vec![0; m.code_count()], unknown: 0, last_line: 0 };
+            let mut sink = Counts {
+                known: vec![0; m.code_count()],
+                unknown: 0,
+                last_line: 0,
+            };
             let t = searcher.search_slice(&m, black_box(&log[..]), &mut sink);
             (t, sink.unknown)
         })
@@ -149,8 +174,12 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("baseline");
     g.throughput(Throughput::Bytes(log.len() as u64));
-    g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    g.bench_function("bytecount_lf", |b| b.iter(|| bytecount::count(black_box(&log), b'\n')));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    g.bench_function("bytecount_lf", |b| {
+        b.iter(|| bytecount::count(black_box(&log), b'\n'))
+    });
     g.finish();
 }
 

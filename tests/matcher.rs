@@ -16,10 +16,13 @@ const CODES: &[&str] = &[
     "Common.0024",
 ];
 
+/// Expected hits: `(offset, code, known)`.
+type Expect = &'static [(u64, &'static str, bool)];
+
 /// `(input, [(offset, code, known)])`: every example of SPEC section 2 and
 /// more. `?` in a comment marks what the case is about.
 #[rustfmt::skip]
-const TABLE: &[(&[u8], &[(u64, &str, bool)])] = &[
+const TABLE: &[(&[u8], Expect)] = &[
     // Whole input, start and end of input as boundaries.
     (b"Ecs.0013", &[(0, "Ecs.0013", true)]),
     (b"", &[]),

@@ -19,11 +19,18 @@ fn main() {
     let mut out: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut val = || args.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
+        let mut val = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{a} needs a value")))
+        };
         match a.as_str() {
             "--bytes" => bytes = loggen::parse_size(&val()).unwrap_or_else(|| usage("bad --bytes")),
             "--seed" => seed = val().parse().unwrap_or_else(|_| usage("bad --seed")),
-            "--codes-per-mille" => per_mille = val().parse().unwrap_or_else(|_| usage("bad --codes-per-mille")),
+            "--codes-per-mille" => {
+                per_mille = val()
+                    .parse()
+                    .unwrap_or_else(|_| usage("bad --codes-per-mille"))
+            }
             "-o" | "--output" => out = Some(val()),
             "-h" | "--help" => usage(""),
             other => usage(&format!("unknown argument {other}")),
@@ -32,7 +39,9 @@ fn main() {
     let codes = loggen::fixture_codes();
     let mut g = loggen::LogGen::new(seed, &codes, per_mille);
     let sink: Box<dyn Write> = match &out {
-        Some(p) => Box::new(std::fs::File::create(p).unwrap_or_else(|e| usage(&format!("{p}: {e}")))),
+        Some(p) => {
+            Box::new(std::fs::File::create(p).unwrap_or_else(|e| usage(&format!("{p}: {e}"))))
+        }
         None => Box::new(std::io::stdout().lock()),
     };
     let mut w = std::io::BufWriter::with_capacity(1 << 20, sink);
@@ -43,7 +52,8 @@ fn main() {
         while chunk.len() < (1 << 20) - 1024 && written + chunk.len() < bytes {
             g.line(&mut chunk);
         }
-        w.write_all(&chunk).unwrap_or_else(|e| usage(&format!("write: {e}")));
+        w.write_all(&chunk)
+            .unwrap_or_else(|e| usage(&format!("write: {e}")));
         written += chunk.len();
     }
     w.flush().unwrap_or_else(|e| usage(&format!("write: {e}")));

@@ -35,7 +35,9 @@ impl Rng {
     }
 }
 
-const LEVELS: &[&str] = &["INFO", "INFO", "INFO", "INFO", "DEBUG", "DEBUG", "WARN", "ERROR"];
+const LEVELS: &[&str] = &[
+    "INFO", "INFO", "INFO", "INFO", "DEBUG", "DEBUG", "WARN", "ERROR",
+];
 const LOGGERS: &[&str] = &[
     "c.h.ecs.agent.InstanceSync",
     "o.a.hadoop.hdfs.DataNode",
@@ -136,7 +138,11 @@ impl LogGen {
         } else {
             // Skewed: a few codes are much more frequent, as in real logs.
             let n = self.codes.len() as u64;
-            let i = if self.rng.below(2) == 0 { self.rng.below(n.min(16)) } else { self.rng.below(n) };
+            let i = if self.rng.below(2) == 0 {
+                self.rng.below(n.min(16))
+            } else {
+                self.rng.below(n)
+            };
             self.codes[i as usize].clone()
         }
     }
@@ -146,16 +152,22 @@ impl LogGen {
         self.clock += self.rng.below(40);
         let r = self.rng.below(1000);
         let shape: &str = if r < self.code_per_mille {
-            *self.rng.pick(CODE_SHAPES)
+            self.rng.pick::<&str>(CODE_SHAPES)
         } else if r < 2 * self.code_per_mille {
-            *self.rng.pick(NEAR_MISSES)
+            self.rng.pick::<&str>(NEAR_MISSES)
         } else {
             match self.rng.below(10) {
                 0..=3 => "{ts} {level} [{thread}] {logger} - {msg}",
-                4..=5 => "{ip} - - [{clf}] \"{method} {path} HTTP/1.1\" {status} {n} {n}ms \"-\" \"python-requests/2.31\"",
-                6..=7 => "{\"ts\":\"{ts}\",\"level\":\"{level}\",\"logger\":\"{logger}\",\"req\":\"req-{hex}\",\"msg\":\"{msg}\"}",
+                4..=5 => {
+                    "{ip} - - [{clf}] \"{method} {path} HTTP/1.1\" {status} {n} {n}ms \"-\" \"python-requests/2.31\""
+                }
+                6..=7 => {
+                    "{\"ts\":\"{ts}\",\"level\":\"{level}\",\"logger\":\"{logger}\",\"req\":\"req-{hex}\",\"msg\":\"{msg}\"}"
+                }
                 8 => "{hdfs} {n} {level} dfs.DataNode$PacketResponder: {msg}",
-                _ => "nova-api.log.1 {ts} {n} {level} nova.osapi_compute.wsgi.server [req-{hex} {hex} - - -] {ip} \"GET {path} HTTP/1.1\" status: {status} len: {n} time: 0.{n}",
+                _ => {
+                    "nova-api.log.1 {ts} {n} {level} nova.osapi_compute.wsgi.server [req-{hex} {hex} - - -] {ip} \"GET {path} HTTP/1.1\" status: {status} len: {n} time: 0.{n}"
+                }
             }
         };
         self.expand(shape, out, 0);
@@ -170,26 +182,46 @@ impl LogGen {
             let is_key = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric());
             if !is_key {
                 // A literal brace (JSON): copy it.
-                out.extend_from_slice(rest[..=i].as_bytes());
+                out.extend_from_slice(&rest.as_bytes()[..=i]);
                 rest = &rest[i + 1..];
                 continue;
             }
-            out.extend_from_slice(rest[..i].as_bytes());
+            out.extend_from_slice(&rest.as_bytes()[..i]);
             rest = &rest[i + j + 1..];
             let r = &mut self.rng;
             match key {
                 "ts" => {
                     let s = self.clock / 1000;
-                    let (d, h, m, sec, ms) = (s / 86400 % 28 + 1, s / 3600 % 24, s / 60 % 60, s % 60, self.clock % 1000);
+                    let (d, h, m, sec, ms) = (
+                        s / 86400 % 28 + 1,
+                        s / 3600 % 24,
+                        s / 60 % 60,
+                        s % 60,
+                        self.clock % 1000,
+                    );
                     let _ = write!(out, "2026-11-{d:02}T{h:02}:{m:02}:{sec:02}.{ms:03}Z");
                 }
                 "clf" => {
                     let s = self.clock / 1000;
-                    let _ = write!(out, "{:02}/Nov/2026:{:02}:{:02}:{:02} +0000", s / 86400 % 28 + 1, s / 3600 % 24, s / 60 % 60, s % 60);
+                    let _ = write!(
+                        out,
+                        "{:02}/Nov/2026:{:02}:{:02}:{:02} +0000",
+                        s / 86400 % 28 + 1,
+                        s / 3600 % 24,
+                        s / 60 % 60,
+                        s % 60
+                    );
                 }
                 "hdfs" => {
                     let s = self.clock / 1000;
-                    let _ = write!(out, "2611{:02} {:02}{:02}{:02}", s / 86400 % 28 + 1, s / 3600 % 24, s / 60 % 60, s % 60);
+                    let _ = write!(
+                        out,
+                        "2611{:02} {:02}{:02}{:02}",
+                        s / 86400 % 28 + 1,
+                        s / 3600 % 24,
+                        s / 60 % 60,
+                        s % 60
+                    );
                 }
                 "level" => out.extend_from_slice(r.pick(LEVELS).as_bytes()),
                 "logger" => out.extend_from_slice(r.pick(LOGGERS).as_bytes()),
@@ -209,10 +241,22 @@ impl LogGen {
                 "port" => {
                     let _ = write!(out, "{}", 1024 + r.below(60000));
                 }
-                "method" => out.extend_from_slice(r.pick(&["GET", "GET", "GET", "POST", "PUT", "DELETE"]).as_bytes()),
-                "status" => out.extend_from_slice(r.pick(&["200", "200", "200", "200", "201", "204", "304", "404", "500"]).as_bytes()),
+                "method" => out.extend_from_slice(
+                    r.pick(&["GET", "GET", "GET", "POST", "PUT", "DELETE"])
+                        .as_bytes(),
+                ),
+                "status" => out.extend_from_slice(
+                    r.pick(&[
+                        "200", "200", "200", "200", "201", "204", "304", "404", "500",
+                    ])
+                    .as_bytes(),
+                ),
                 "msg" | "path" if depth < 2 => {
-                    let s = if key == "msg" { *r.pick(MESSAGES) } else { *r.pick(PATHS) };
+                    let s = if key == "msg" {
+                        *r.pick(MESSAGES)
+                    } else {
+                        *r.pick(PATHS)
+                    };
                     self.expand(s, out, depth + 1);
                 }
                 "code" | "code2" => {

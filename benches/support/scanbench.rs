@@ -43,7 +43,9 @@ fn main() {
     let mut mmap = false;
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--buffer" => buffer = loggen::parse_size(&args.next().expect("--buffer N")).expect("size"),
+            "--buffer" => {
+                buffer = loggen::parse_size(&args.next().expect("--buffer N")).expect("size")
+            }
             "--slice" => slice = true,
             "--mmap" => mmap = true,
             _ => path = Some(a),
@@ -55,12 +57,25 @@ fn main() {
     let m = Matcher::new(codes.iter().map(String::as_str)).unwrap();
     let build = t0.elapsed();
     let mut s = Searcher::new(buffer);
-    let mut sink = Counts { known: vec![0; m.code_count()], unknown: 0, max_line: 0 };
+    let mut sink = Counts {
+        known: vec![0; m.code_count()],
+        unknown: 0,
+        max_line: 0,
+    };
     let (totals, elapsed) = if mmap {
         let t = Instant::now();
         let f = std::fs::File::open(&path).unwrap();
         // SAFETY: the file is not modified while mapped (a benchmark input).
-        let map = unsafe { memmap2::Mmap::map(&f).unwrap() };
+        let map = unsafe {
+            let mut o = memmap2::MmapOptions::new();
+            if std::env::var_os("POPULATE").is_some() {
+                o.populate();
+            }
+            o.map(&f).unwrap()
+        };
+        if std::env::var_os("SEQ").is_some() {
+            map.advise(memmap2::Advice::Sequential).unwrap();
+        }
         let totals = s.search_slice(&m, &map, &mut sink);
         (totals, t.elapsed())
     } else if slice {
