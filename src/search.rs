@@ -1,71 +1,379 @@
-//! TEMPORARY stand-in with the agreed API until the engine branch is merged.
+//! The searcher: streams bytes from a reader through the [`Matcher`] into a
+//! [`Sink`], with byte offsets and line numbers.
+//!
+//! This module owns reading (a fixed-size buffer, refilled from any
+//! [`Read`]), deciding codes that straddle two reads, line numbering, and the
+//! resume point that lets a tailing agent continue a stream after a restart
+//! without losing or double-counting a hit. What a hit is belongs to
+//! [`crate::matcher`].
+//!
+//! # Semantics
+//!
+//! - Every code the matcher defines is reported exactly once, in stream
+//!   order, with [`Position::offset`] (of its first byte, from the start of
+//!   the stream) and [`Position::line`] (1-based: one plus the number of LF
+//!   bytes before it). Only LF ends a line; CR is an ordinary byte.
+//! - A code at the very end of what has been read so far is *undecided*: the
+//!   next byte may be a digit or a letter. [`Searcher::read_available`]
+//!   leaves it for the next bytes; [`Searcher::finish`] (end of input)
+//!   decides it. [`Searcher::search_reader`] does both.
+//! - [`Totals::lines`] counts LF-terminated lines plus a final unterminated
+//!   line; the latter only once the stream is finished.
+//!
+//! # Costs
+//!
+//! - Memory: one buffer of `buffer_bytes + max_code_len + 1` bytes,
+//!   allocated on first use and reused; independent of line length (a 1 GiB
+//!   line costs only the buffer). Between reads the searcher keeps at most
+//!   the last `max_code_len + 1` bytes (an undecided code and the byte before
+//!   it).
+//! - Time: per refill one `read`, a move of at most `max_code_len + 1` bytes,
+//!   the matcher's scan and one SIMD newline count (`bytecount`) over the
+//!   fresh bytes; per hit a newline count over the bytes since the previous
+//!   hit. No allocation after the first refill. [`Sink`] methods get `Copy`
+//!   values.
+
 use crate::catalog::CodeId;
-use crate::matcher::{Matcher, UnknownCode};
+use crate::matcher::{Found, Matcher, UnknownCode};
 use std::io::{self, Read};
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+
+/// Fresh bytes per read unless told otherwise: fits L2 next to the code, and
+/// large enough that the per-read costs vanish.
+pub const DEFAULT_BUFFER_BYTES: usize = 256 * 1024;
+
+/// Where a code was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Position {
+    /// Byte offset of the code's first byte from the start of the stream.
     pub offset: u64,
+    /// 1-based line number of the code.
     pub line: u64,
 }
+
+/// Receives what a [`Searcher`] finds. Push style, in the spirit of
+/// ripgrep's `grep-searcher` sink: every method has a no-op default, so a
+/// sink implements only what it needs.
 pub trait Sink {
-    fn known(&mut self, _id: CodeId, _pos: Position) {}
-    fn unknown(&mut self, _code: UnknownCode, _pos: Position) {}
+    /// A catalog code (the id the matcher gave it).
+    fn known(&mut self, id: CodeId, pos: Position) {
+        let _ = (id, pos);
+    }
+    /// A code of a known prefix whose number is not in the catalog.
+    fn unknown(&mut self, code: UnknownCode, pos: Position) {
+        let _ = (code, pos);
+    }
 }
+
+impl<S: Sink + ?Sized> Sink for &mut S {
+    fn known(&mut self, id: CodeId, pos: Position) {
+        (**self).known(id, pos)
+    }
+    fn unknown(&mut self, code: UnknownCode, pos: Position) {
+        (**self).unknown(code, pos)
+    }
+}
+
+/// Size of a stream.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
+    /// Bytes of the stream (from its start, also when it was resumed).
     pub bytes: u64,
+    /// LF-terminated lines, plus a final unterminated line once finished.
     pub lines: u64,
 }
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+
+/// Where a stream can be resumed without losing or repeating a hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ResumePoint {
+    /// Offset of the first undecided byte: the reader must continue here.
     pub offset: u64,
+    /// 1-based line number at `offset`.
     pub line: u64,
+    /// The byte before `offset` (left boundary of a code at `offset`);
+    /// `None` at the start of the stream.
     pub before: Option<u8>,
 }
+
 impl ResumePoint {
+    /// The start of a stream.
     pub const START: ResumePoint = ResumePoint {
         offset: 0,
         line: 1,
         before: None,
     };
 }
-pub struct Searcher;
+
+/// Streams bytes through a matcher. One searcher serves one stream at a
+/// time; reuse it (after [`Searcher::finish`] or [`Searcher::reset`]) to
+/// keep its buffer.
+///
+/// Buffer layout: `buf[..len]` holds stream bytes from offset `base`.
+/// `buf[..start]` is decided (only `buf[start - 1]` is kept, as left
+/// context) and `buf[start..len]` is not yet decided.
+#[derive(Clone, Debug)]
+pub struct Searcher {
+    fresh: usize,
+    buf: Vec<u8>,
+    len: usize,
+    base: u64,
+    start: usize,
+    /// LF bytes in the stream before `base + counted`.
+    lines: u64,
+    /// Index in `buf` up to which LFs are counted; `len` between calls.
+    counted: usize,
+}
+
+impl Default for Searcher {
+    fn default() -> Self {
+        Searcher::new(DEFAULT_BUFFER_BYTES)
+    }
+}
+
 impl Searcher {
-    pub fn new(_buffer_bytes: usize) -> Searcher {
-        Searcher
+    /// A searcher that reads up to `buffer_bytes` fresh bytes at a time
+    /// (at least 1). The buffer is allocated on first use.
+    pub fn new(buffer_bytes: usize) -> Searcher {
+        Searcher {
+            fresh: buffer_bytes.max(1),
+            buf: Vec::new(),
+            len: 0,
+            base: 0,
+            start: 0,
+            lines: 0,
+            counted: 0,
+        }
     }
-    pub fn reset(&mut self) {}
-    pub fn read_available<R: Read, S: Sink>(
-        &mut self,
-        _m: &Matcher,
-        mut rdr: R,
-        _sink: &mut S,
-    ) -> io::Result<u64> {
-        let mut v = Vec::new();
-        rdr.read_to_end(&mut v)?;
-        Ok(v.len() as u64)
+
+    /// Forgets the current stream (keeps the buffer): the next bytes are
+    /// the start of a new stream.
+    pub fn reset(&mut self) {
+        self.len = 0;
+        self.base = 0;
+        self.start = 0;
+        self.lines = 0;
+        self.counted = 0;
     }
-    pub fn finish<S: Sink>(&mut self, _m: &Matcher, _sink: &mut S) -> Totals {
-        Totals::default()
-    }
-    pub fn resume_point(&self) -> ResumePoint {
-        ResumePoint::default()
-    }
-    pub fn resume(&mut self, _p: ResumePoint) {}
-    pub fn totals(&self) -> Totals {
-        Totals::default()
-    }
+
+    /// Reads `rdr` to its end, reports every code and finishes the stream;
+    /// returns its totals. Continues the current stream (a fresh one after
+    /// [`Searcher::new`], [`Searcher::reset`] or [`Searcher::finish`]; the
+    /// resumed one after [`Searcher::resume`]) and leaves the searcher reset.
     pub fn search_reader<R: Read, S: Sink>(
         &mut self,
-        _m: &Matcher,
+        m: &Matcher,
         mut rdr: R,
-        _sink: &mut S,
+        sink: &mut S,
     ) -> io::Result<Totals> {
-        let mut v = Vec::new();
-        rdr.read_to_end(&mut v)?;
-        Ok(Totals {
-            bytes: v.len() as u64,
-            lines: 0,
-        })
+        while self.fill(m, &mut rdr)? > 0 {
+            self.scan(m, sink, false);
+        }
+        Ok(self.finish(m, sink))
     }
+
+    /// Tail mode: reads what `rdr` has now (until `read` returns 0) and
+    /// reports every code that is decided. A code at the end of what was
+    /// read waits for the next bytes or [`Searcher::finish`]. Returns the
+    /// number of bytes read. On an error, what was read before it is
+    /// searched and the state stays consistent: calling again continues.
+    pub fn read_available<R: Read, S: Sink>(
+        &mut self,
+        m: &Matcher,
+        mut rdr: R,
+        sink: &mut S,
+    ) -> io::Result<u64> {
+        let mut total = 0u64;
+        loop {
+            let n = self.fill(m, &mut rdr)?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n as u64;
+            self.scan(m, sink, false);
+        }
+    }
+
+    /// End of input: decides and reports the codes still waiting, returns
+    /// the totals of the stream and resets the searcher for a new stream.
+    pub fn finish<S: Sink>(&mut self, m: &Matcher, sink: &mut S) -> Totals {
+        self.scan(m, sink, true);
+        let mut t = self.totals();
+        if self.len > 0 && self.buf[self.len - 1] != b'\n' {
+            t.lines += 1;
+        }
+        self.reset();
+        t
+    }
+
+    /// Searches a complete input that is already in memory (a memory map, a
+    /// decompressed block), without copying it: the same results as
+    /// [`Searcher::search_reader`] over those bytes. Works in windows of the
+    /// buffer size so that the newline count and the match scan share the
+    /// cache. Independent of (and leaves alone) the streaming state.
+    pub fn search_slice<S: Sink>(&self, m: &Matcher, bytes: &[u8], sink: &mut S) -> Totals {
+        let mut lines = 0u64;
+        let mut start = 0usize;
+        let mut end = 0usize;
+        while end < bytes.len() {
+            let counted = end;
+            end = end.saturating_add(self.fresh).min(bytes.len());
+            let hay = &bytes[..end];
+            start = scan_window(
+                m,
+                hay,
+                start,
+                end == bytes.len(),
+                0,
+                &mut lines,
+                counted,
+                sink,
+            );
+        }
+        if bytes.last().is_some_and(|&b| b != b'\n') {
+            lines += 1;
+        }
+        Totals {
+            bytes: bytes.len() as u64,
+            lines,
+        }
+    }
+
+    /// Bytes read so far in this stream (from its start) and LF-terminated
+    /// lines among them.
+    pub fn totals(&self) -> Totals {
+        Totals {
+            bytes: self.base + self.len as u64,
+            lines: self.lines + self.count_lf(self.counted, self.len),
+        }
+    }
+
+    /// Where a new reader must start so that nothing is lost or counted
+    /// twice: the first undecided byte, its line and the byte before it.
+    /// Give it to [`Searcher::resume`] and seek the reader to its `offset`.
+    pub fn resume_point(&self) -> ResumePoint {
+        // `lines` counts LFs up to `counted`, which may be past `start`.
+        let line = if self.start <= self.counted {
+            self.lines - self.count_lf(self.start, self.counted)
+        } else {
+            self.lines + self.count_lf(self.counted, self.start)
+        };
+        ResumePoint {
+            offset: self.base + self.start as u64,
+            line: line + 1,
+            before: self.start.checked_sub(1).map(|i| self.buf[i]),
+        }
+    }
+
+    /// Continues a stream at `p` (from [`Searcher::resume_point`]); the
+    /// caller's reader must be positioned at `p.offset`. A `before` of `None`
+    /// means a code at `p.offset` has a boundary on its left.
+    pub fn resume(&mut self, p: ResumePoint) {
+        self.reset();
+        self.lines = p.line.saturating_sub(1);
+        match p.before {
+            Some(b) if p.offset > 0 => {
+                if self.buf.is_empty() {
+                    self.buf.push(0);
+                }
+                self.buf[0] = b;
+                self.len = 1;
+                self.start = 1;
+                self.counted = 1;
+                self.base = p.offset - 1;
+            }
+            _ => self.base = p.offset,
+        }
+    }
+
+    fn count_lf(&self, from: usize, to: usize) -> u64 {
+        bytecount::count(&self.buf[from..to], b'\n') as u64
+    }
+
+    /// Drops decided bytes (keeping one of left context) and reads once.
+    /// Returns the number of fresh bytes, 0 at (current) end of input.
+    fn fill<R: Read>(&mut self, m: &Matcher, rdr: &mut R) -> io::Result<usize> {
+        let keep = self.start.saturating_sub(1);
+        if keep > 0 {
+            self.buf.copy_within(keep..self.len, 0);
+            self.len -= keep;
+            self.start -= keep;
+            self.counted -= keep;
+            self.base += keep as u64;
+        }
+        // Invariant from `Matcher::scan`: len - start <= max_code_len, so the
+        // buffer below never grows for a fixed matcher.
+        let need = (m.max_code_len() + 1).max(self.len) + self.fresh;
+        if self.buf.len() < need {
+            self.buf.resize(need, 0);
+        }
+        let end = self.len + self.fresh;
+        loop {
+            match rdr.read(&mut self.buf[self.len..end]) {
+                Ok(n) => {
+                    self.len += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Runs the matcher over the undecided bytes, reports what it decides,
+    /// and counts the LFs of the buffer.
+    fn scan<S: Sink>(&mut self, m: &Matcher, sink: &mut S, at_eof: bool) {
+        let hay = &self.buf[..self.len];
+        let mut lines = self.lines;
+        let decided = scan_window(
+            m,
+            hay,
+            self.start,
+            at_eof,
+            self.base,
+            &mut lines,
+            self.counted,
+            sink,
+        );
+        self.lines = lines;
+        self.counted = self.len;
+        self.start = decided;
+    }
+}
+
+/// Scans `hay[start..]` and reports hits with positions. On entry `*lines`
+/// is the number of LFs before `hay[counted]` (stream offset
+/// `base + counted`); on return, before `hay.len()`. Returns the first
+/// undecided index.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn scan_window<S: Sink>(
+    m: &Matcher,
+    hay: &[u8],
+    start: usize,
+    at_eof: bool,
+    base: u64,
+    lines: &mut u64,
+    mut counted: usize,
+    sink: &mut S,
+) -> usize {
+    let mut l = *lines;
+    let scanned = m.scan(hay, start, at_eof, |s, found| {
+        // Only the first hit after a refill can lie before `counted` (in the
+        // kept tail); every later one moves forward.
+        if s >= counted {
+            l += bytecount::count(&hay[counted..s], b'\n') as u64;
+        } else {
+            l -= bytecount::count(&hay[s..counted], b'\n') as u64;
+        }
+        counted = s;
+        let pos = Position {
+            offset: base + s as u64,
+            line: l + 1,
+        };
+        match found {
+            Found::Known(id) => sink.known(id, pos),
+            Found::Unknown(u) => sink.unknown(u, pos),
+        }
+    });
+    *lines = l + bytecount::count(&hay[counted..], b'\n') as u64;
+    scanned.decided
 }

@@ -1,0 +1,239 @@
+//! The boundary table of SPEC section 2, with hand-written expectations, run
+//! against the naive reference, the matcher, and the searcher (with several
+//! buffer sizes); plus user-style catalogs whose prefixes overlap.
+
+mod matcher_reference;
+
+use faultline::matcher::{Matcher, MatcherError};
+use matcher_reference::{Hit, reference, via_matcher, via_searcher, via_tail};
+
+const CODES: &[&str] = &[
+    "Ecs.0013",
+    "IMG.0015",
+    "BackupService.6133",
+    "CSBS.9006",
+    "Ecs.0001",
+    "Common.0024",
+];
+
+/// Expected hits: `(offset, code, known)`.
+type Expect = &'static [(u64, &'static str, bool)];
+
+/// `(input, [(offset, code, known)])`: every example of SPEC section 2 and
+/// more. `?` in a comment marks what the case is about.
+#[rustfmt::skip]
+const TABLE: &[(&[u8], Expect)] = &[
+    // Whole input, start and end of input as boundaries.
+    (b"Ecs.0013", &[(0, "Ecs.0013", true)]),
+    (b"", &[]),
+    (b"Ecs.001", &[]),
+    (b"Ecs.", &[]),
+    (b"Ec", &[]),
+    // SPEC: not hits.
+    (b"Ecs.00131", &[]),
+    (b"XEcs.0013", &[]),
+    (b"Ecs.0013a", &[]),
+    (b"_Ecs.0013", &[]),
+    (b"Ecs.0013_x", &[]),
+    (b"7Ecs.0013", &[]),
+    (b"Ecs.0013Ecs.0013", &[]),
+    (b"ecs.0013", &[]),
+    (b"ECS.0013", &[]),
+    (b"Ecs.013 Ecs.13", &[]),
+    (b"Ecs..0013", &[]),
+    (b"Ecs.0O13", &[]),
+    (b"Ecs 0013", &[]),
+    (b"Ecs-0013", &[]),
+    (b"img.0015 iMG.0015", &[]),
+    (b"Ecs.0013Ecs.0013Ecs.0013", &[]),
+    (b"aEcs.0013 Ecs.0013b", &[]),
+    // SPEC: hits.
+    (b"Ecs.0013.", &[(0, "Ecs.0013", true)]),
+    (b"(Ecs.0013)", &[(1, "Ecs.0013", true)]),
+    (b"\"Ecs.0013\"", &[(1, "Ecs.0013", true)]),
+    (b"code=Ecs.0013&", &[(5, "Ecs.0013", true)]),
+    (b"Ecs.Ecs.0013", &[(4, "Ecs.0013", true)]),
+    ("错误码Ecs.0013，".as_bytes(), &[(9, "Ecs.0013", true)]),
+    // Separators of every kind.
+    (b"a:Ecs.0013/b", &[(2, "Ecs.0013", true)]),
+    (b"\tEcs.0013\t", &[(1, "Ecs.0013", true)]),
+    (b"x\r\nEcs.0013\r\n", &[(3, "Ecs.0013", true)]),
+    (b"\0Ecs.0013\0", &[(1, "Ecs.0013", true)]),
+    (b"\xffEcs.0013\xfe", &[(1, "Ecs.0013", true)]),
+    (b"-Ecs.0013-", &[(1, "Ecs.0013", true)]),
+    (b"[Ecs.0013]{IMG.0015}", &[(1, "Ecs.0013", true), (11, "IMG.0015", true)]),
+    (b"Ecs.0013,Ecs.0013", &[(0, "Ecs.0013", true), (9, "Ecs.0013", true)]),
+    (b"Ecs.0013.0001", &[(0, "Ecs.0013", true)]),
+    (b"x.Ecs.0013", &[(2, "Ecs.0013", true)]),
+    (b"Ecs.0013\n", &[(0, "Ecs.0013", true)]),
+    (b"\nEcs.0013", &[(1, "Ecs.0013", true)]),
+    // Several per line, and across lines.
+    (b"Ecs.0013 IMG.0015 CSBS.9006\nBackupService.6133 Common.0024\n",
+     &[(0, "Ecs.0013", true), (9, "IMG.0015", true), (18, "CSBS.9006", true),
+       (28, "BackupService.6133", true), (47, "Common.0024", true)]),
+    // Long prefixes, and one prefix a suffix of another word.
+    (b"MyBackupService.6133 BackupService.61330", &[]),
+    (b"XCSBS.9006 CSBS.9006x", &[]),
+    // Unknown codes: same shape and boundaries, known prefix.
+    (b"Ecs.9876", &[(0, "Ecs.9876", false)]),
+    (b"(Ecs.9876)", &[(1, "Ecs.9876", false)]),
+    (b"x=IMG.0000;", &[(2, "IMG.0000", false)]),
+    (b"Ecs.9876a _Ecs.9876 Ecs.98765 Ecs.987", &[]),
+    ("错Ecs.9999。".as_bytes(), &[(3, "Ecs.9999", false)]),
+    (b"Ecs.9876\r\nPdp.0001 Foo.0013", &[(0, "Ecs.9876", false)]),
+    (b"Ecs.Ecs.9876", &[(4, "Ecs.9876", false)]),
+    (b"Ecs.0013 Ecs.0014", &[(0, "Ecs.0013", true), (9, "Ecs.0014", false)]),
+];
+
+fn expected(input: &[u8], e: &[(u64, &str, bool)]) -> Vec<Hit> {
+    e.iter()
+        .map(|&(offset, code, known)| Hit {
+            offset,
+            line: 1 + input[..offset as usize]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64,
+            code: code.to_string(),
+            known,
+        })
+        .collect()
+}
+
+#[test]
+fn boundary_table() {
+    let m = Matcher::new(CODES.iter().copied()).unwrap();
+    for (input, e) in TABLE {
+        let want = expected(input, e);
+        let show = String::from_utf8_lossy(input);
+        assert_eq!(reference(CODES, input), want, "reference on {show:?}");
+        assert_eq!(via_matcher(&m, input), want, "matcher on {show:?}");
+        for buffer in [1, 2, 3, 7, 64 * 1024] {
+            let (hits, totals) = via_searcher(&m, input, buffer, usize::MAX);
+            assert_eq!(hits, want, "searcher({buffer}) on {show:?}");
+            assert_eq!(totals, matcher_reference::naive_totals(input), "{show:?}");
+        }
+        for cut in 0..=input.len() {
+            let (hits, _) = via_tail(&m, input, &[cut], 4, None);
+            assert_eq!(hits, want, "tail cut at {cut} on {show:?}");
+            let (hits, _) = via_tail(&m, input, &[cut], 4, Some(0));
+            assert_eq!(hits, want, "tail resumed at {cut} on {show:?}");
+        }
+    }
+}
+
+#[test]
+fn whole_table_as_one_input() {
+    let m = Matcher::new(CODES.iter().copied()).unwrap();
+    let mut input = Vec::new();
+    for (i, _) in TABLE {
+        input.extend_from_slice(i);
+        input.push(b'\n');
+    }
+    let want = reference(CODES, &input);
+    assert!(want.len() > 30, "{}", want.len());
+    assert_eq!(via_matcher(&m, &input), want);
+    for buffer in 1..=20 {
+        assert_eq!(
+            via_searcher(&m, &input, buffer, usize::MAX).0,
+            want,
+            "{buffer}"
+        );
+    }
+}
+
+/// User catalogs: prefixes that are suffixes or extensions of each other,
+/// single-letter prefixes, digits in prefixes.
+#[test]
+fn overlapping_prefixes() {
+    let codes: &[&str] = &[
+        "S.0001",
+        "CSBS.0001",
+        "Ecs.0013",
+        "EcsX.0013",
+        "A1.0000",
+        "A.0000",
+        "BS.1234",
+    ];
+    let m = Matcher::new(codes.iter().copied()).unwrap();
+    let inputs: &[&[u8]] = &[
+        b"CSBS.0001 S.0001 BS.1234 CSBS.1234 S.1234",
+        b"EcsX.0013 Ecs.0013 EcsX.0014 Ecs.X.0013 EcsEcs.0013",
+        b"A1.0000 A.0000 A1A.0000 1A.0000 A.A1.0000 A..0000",
+        b"CSBS.S.0001.BS.0001",
+        b"xS.0001 CS.0001 .S.0001 S.0001S.0001",
+    ];
+    for input in inputs {
+        let want = reference(codes, input);
+        assert_eq!(
+            via_matcher(&m, input),
+            want,
+            "{}",
+            String::from_utf8_lossy(input)
+        );
+        for buffer in 1..=12 {
+            assert_eq!(via_searcher(&m, input, buffer, usize::MAX).0, want);
+        }
+    }
+    // Spot checks of the reference itself.
+    let hits = reference(codes, b"CSBS.0001 S.0001 BS.1234 CSBS.1234");
+    let got: Vec<(u64, &str, bool)> = hits
+        .iter()
+        .map(|h| (h.offset, h.code.as_str(), h.known))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (0, "CSBS.0001", true),
+            (10, "S.0001", true),
+            (17, "BS.1234", true),
+            (25, "CSBS.1234", false)
+        ]
+    );
+}
+
+#[test]
+fn real_catalog_every_code_found() {
+    let codes = matcher_reference::catalog_codes();
+    assert_eq!(codes.len(), 589);
+    let m = Matcher::new(codes.iter().map(String::as_str)).unwrap();
+    assert_eq!(m.prefix_count(), 6);
+    assert_eq!(m.max_code_len(), "BackupService.6133".len());
+    let mut input = String::new();
+    for (i, c) in codes.iter().enumerate() {
+        // Alternate separators, so every code sees several neighbours.
+        input.push_str(c);
+        input.push_str(["\n", " ", ",", "。", "\r\n", "\t"][i % 6]);
+    }
+    let hits = via_matcher(&m, input.as_bytes());
+    assert_eq!(hits.len(), 589);
+    assert!(
+        hits.iter()
+            .zip(&codes)
+            .all(|(h, c)| h.known && &h.code == c)
+    );
+    let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+    assert_eq!(reference(&refs, input.as_bytes()), hits);
+}
+
+#[test]
+fn bad_codes_are_rejected_with_their_name() {
+    for bad in [
+        "ecs_0013",
+        "Ecs.013",
+        "1Ecs.0013",
+        "Ecs.00131",
+        "",
+        "Ecs.",
+        "E_cs.0013",
+    ] {
+        assert_eq!(
+            Matcher::new(["Ecs.0013", bad]).unwrap_err(),
+            MatcherError::BadCode {
+                code: bad.to_string()
+            },
+            "{bad:?}"
+        );
+    }
+    let e = Matcher::new(["Ecs.0013", "Ecs.0013"]).unwrap_err();
+    assert!(e.to_string().contains("Ecs.0013"), "{e}");
+}
