@@ -345,12 +345,29 @@ impl Matcher {
         if at_eof {
             return Scanned { decided: n };
         }
-        // No further candidate lies wholly in the haystack; one may start in
-        // the last `max_pattern_len - 1` bytes and continue beyond it. But
-        // never go back before the end of the last candidate: that one is
-        // decided (maybe reported), and nothing can start inside it.
+        // No further candidate lies wholly in the haystack; one may start
+        // near the end and continue beyond it. Such a partial `PREFIX.` has
+        // no dot yet (a whole one was found above), so it is a run of word
+        // bytes at the very end, starting after a non-word byte, and shorter
+        // than the longest pattern. Only that run is undecided: after a line
+        // end or a space nothing is held back, so a file that ends with a
+        // complete line is decided to its end (which matters when it is
+        // deleted while tail is stopped). Never go back before the end of
+        // the last candidate: that one is decided, and nothing can start
+        // inside it.
+        let run = haystack[start..]
+            .iter()
+            .rev()
+            .take_while(|&&b| is_word_byte(b))
+            .count();
+        // A run longer than any pattern cannot be a partial prefix.
+        let pending = if run >= self.max_pattern_len {
+            n
+        } else {
+            n - run
+        };
         Scanned {
-            decided: n.saturating_sub(self.max_pattern_len - 1).max(searched_to),
+            decided: pending.max(searched_to).max(start),
         }
     }
 

@@ -99,11 +99,14 @@ fn append_chunked(path: &Path, data: &[u8], rng: &mut Rng, pause: Duration) {
 struct Agent {
     child: Child,
     summaries: PathBuf,
+    stderr: PathBuf,
 }
 
 impl Agent {
     fn start(dir: &Path, extra: &[&str], patterns: &[&str]) -> Agent {
         let summaries = dir.join("summaries.jsonl");
+        let before = self::summaries(&summaries).len();
+        let stderr = dir.join(format!("stderr.{before}.log"));
         let child = Command::new(common::bin_path())
             .current_dir(dir)
             .args(["tail", "--interval", "100ms", "--poll-interval", "100ms"])
@@ -113,10 +116,27 @@ impl Agent {
             .args(patterns)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            // A file, not a pipe: a chatty agent must never block on it.
+            .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
             .unwrap();
-        Agent { child, summaries }
+        let agent = Agent {
+            child,
+            summaries,
+            stderr,
+        };
+        agent.wait_ready(before);
+        agent
+    }
+
+    /// Waits (bounded) for the agent's first window: by then it has taken
+    /// up the files, so what a test writes next is new to it.
+    fn wait_ready(&self, summaries_before: usize) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while summaries(&self.summaries).len() <= summaries_before {
+            assert!(Instant::now() < deadline, "tail wrote no summary");
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     fn signal(&self, sig: i32) {
@@ -130,14 +150,7 @@ impl Agent {
     fn stop(mut self) -> String {
         self.signal(libc::SIGTERM);
         let status = wait_bounded(&mut self.child, Duration::from_secs(10));
-        let mut stderr = String::new();
-        use std::io::Read;
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
         assert!(status.success(), "tail exited {status:?}: {stderr}");
         stderr
     }

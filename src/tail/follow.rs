@@ -26,6 +26,13 @@
 //!   or gone, the copy is read from the original's position, which yields
 //!   exactly the bytes the original lost. A parked copy that grows was no
 //!   copy: it is read from its start.
+//! - A new file whose content so far is only the *start* of a followed
+//!   (or just truncated) file's content, shorter than its position, may be
+//!   a copy still being written (logrotate copies big files over seconds).
+//!   It stays *undecided*, unread, until it holds that content (a copy),
+//!   differs from it or stops growing for [`COPY_SETTLE`] (a new file,
+//!   read from its start). An empty new file is undecided until its first
+//!   bytes arrive.
 //! - Restart: each saved position is given back to the file with the same
 //!   inode whose content still matches, else to any file whose content
 //!   matches (renamed or copied while faultline was stopped). A file with a
@@ -64,6 +71,9 @@ pub const BUFFER_BYTES: usize = 64 * 1024;
 pub const LOST_MEMORY: Duration = Duration::from_secs(60);
 /// At most this many lost contents are remembered.
 const LOST_MAX: usize = 256;
+/// How long a new file whose content so far could be the start of a copy
+/// may stop growing before it is taken for a new file.
+pub const COPY_SETTLE: Duration = Duration::from_millis(500);
 
 type Key = (u64, u64);
 
@@ -73,9 +83,13 @@ struct Follower {
     source: String,
     file: File,
     key: Key,
-    head: Fingerprint,
-    point: ResumePoint,
+    /// The file's first bytes (up to FINGERPRINT_BYTES): its identity.
+    head: Vec<u8>,
+    progress: Progress,
     before: Fingerprint,
+    /// Not read yet: its content so far is the start of another file's, so
+    /// it may be a copy still being written (last growth, size then).
+    undecided: Option<(Instant, u64)>,
     /// When the path stopped leading to this file; last growth after that.
     gone: Option<(Instant, Instant)>,
     /// Parked copy of the follower with this key, and its size when parked.
@@ -87,11 +101,48 @@ struct Follower {
     compression_checked: bool,
 }
 
+/// How far a file has been read: where a reader resumes (the searcher's
+/// resume point), and how far its bytes and lines are already counted —
+/// further, by the few bytes the searcher holds back undecided. Windows and
+/// totals count what was read; the checkpoint subtracts what lies beyond
+/// the resume point, since a restart reads that again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Progress {
+    point: ResumePoint,
+    bytes: u64,
+    lines: u64,
+}
+
+impl Progress {
+    const START: Progress = Progress {
+        point: ResumePoint::START,
+        bytes: 0,
+        lines: 0,
+    };
+
+    /// Counted exactly up to `point` (a saved position, a start).
+    fn at(point: ResumePoint) -> Progress {
+        Progress {
+            point,
+            bytes: point.offset,
+            lines: point.line - 1,
+        }
+    }
+
+    /// Bytes and lines counted beyond the resume point.
+    fn ahead(&self) -> (u64, u64) {
+        (
+            self.bytes - self.point.offset,
+            self.lines - (self.point.line - 1),
+        )
+    }
+}
+
 /// Content a follower lost to truncation: who it was and how far it had
 /// been read. A copy found later resumes from there.
 struct Lost {
-    head: Fingerprint,
-    point: ResumePoint,
+    head: Vec<u8>,
+    progress: Progress,
     before: Fingerprint,
     at: Instant,
 }
@@ -132,14 +183,58 @@ impl Candidate {
         Compression::detect(&self.head) != Compression::None
     }
 
+    fn view(&self) -> View<'_> {
+        View {
+            file: &self.file,
+            size: self.size,
+            head: &self.head,
+        }
+    }
+}
+
+/// A file's size and first bytes, to compare with what is known.
+struct View<'a> {
+    file: &'a File,
+    size: u64,
+    head: &'a [u8],
+}
+
+impl View<'_> {
+    fn of_file(file: &File, head: &mut Vec<u8>) -> io::Result<u64> {
+        let size = file.metadata()?.len();
+        head.resize(FINGERPRINT_BYTES.min(size as usize), 0);
+        let n = read_at_most(file, 0, head)?;
+        head.truncate(n);
+        Ok(size)
+    }
+
     /// Whether this file's content is, up to `offset`, the one described by
     /// `head` and `before`.
     fn holds(&self, head: Fingerprint, offset: u64, before: Fingerprint) -> bool {
         self.size >= offset
             && self.head.len() >= head.len as usize
             && Fingerprint::of(&self.head[..head.len as usize]) == head
-            && before_matches(&self.file, offset, before)
+            && before_matches(self.file, offset, before)
     }
+
+    /// Whether this file is shorter than `offset` and its content so far is
+    /// the start of a content whose first bytes are `head`: it may be a copy
+    /// of that content still being written.
+    fn may_become(&self, head: &[u8], offset: u64) -> bool {
+        self.size < offset && head.len() >= self.head.len() && head[..self.head.len()] == *self.head
+    }
+}
+
+/// What a file met after start is.
+enum Class {
+    /// A copy of content lost to truncation (index into `lost`).
+    CopyOfLost(usize),
+    /// A copy of a followed file's content so far.
+    CopyOf(Key),
+    /// Possibly a copy still being written: wait.
+    Undecided,
+    /// A new file.
+    New,
 }
 
 /// Reads up to `buf.len()` bytes at `offset`; fewer only at end of file.
@@ -274,9 +369,9 @@ impl Tailer {
             let mut unmatched = Vec::new();
             // Same inode with the same content first; then content alone.
             for s in &cp.files {
-                let found = candidates
-                    .iter()
-                    .position(|c| c.key == (s.dev, s.ino) && c.holds(s.head, s.offset, s.before));
+                let found = candidates.iter().position(|c| {
+                    c.key == (s.dev, s.ino) && c.view().holds(s.head, s.offset, s.before)
+                });
                 match found {
                     Some(i) => self.resume(candidates.swap_remove(i), s, now),
                     None => unmatched.push(s),
@@ -285,7 +380,7 @@ impl Tailer {
             for s in unmatched {
                 if let Some(i) = candidates
                     .iter()
-                    .position(|c| c.holds(s.head, s.offset, s.before))
+                    .position(|c| c.view().holds(s.head, s.offset, s.before))
                 {
                     self.resume(candidates.swap_remove(i), s, now);
                 }
@@ -322,22 +417,22 @@ impl Tailer {
         out
     }
 
-    fn follower(&mut self, c: Candidate, point: ResumePoint, now: Instant) -> &mut Follower {
-        let head = Fingerprint::of(&c.head);
-        let before = before_at(&c.file, point.offset).unwrap_or_default();
+    fn follower(&mut self, c: Candidate, progress: Progress, now: Instant) -> &mut Follower {
+        let before = before_at(&c.file, progress.point.offset).unwrap_or_default();
         self.followers.push(Follower {
             source: events::json(&c.path.display().to_string()),
             path: c.path,
             file: c.file,
             key: c.key,
-            head,
-            point,
+            compression_checked: c.head.len() >= 4,
+            head: c.head,
+            progress,
             before,
+            undecided: None,
             gone: None,
             copy_of: None,
             seen_at: Some(now),
             more: false,
-            compression_checked: c.head.len() >= 4,
         });
         self.followers.last_mut().expect("just pushed")
     }
@@ -349,47 +444,133 @@ impl Tailer {
             line: s.line,
             before: s.prev_byte,
         };
-        self.follower(c, point, now);
+        self.follower(c, Progress::at(point), now);
     }
 
-    /// A file met after start: a parked copy of a follower, or new and read
-    /// from its beginning.
-    fn add_new(&mut self, c: Candidate, now: Instant) {
-        self.lost.retain(|l| now.duration_since(l.at) < LOST_MEMORY);
+    /// What a file met after start is, judged by its content against the
+    /// followed files (other than `itself`) and the content lost lately.
+    fn classify(&self, c: &View, itself: Option<Key>) -> Class {
         if let Some(i) = self
             .lost
             .iter()
-            .position(|l| c.holds(l.head, l.point.offset, l.before))
+            .position(|l| c.holds(Fingerprint::of(&l.head), l.progress.point.offset, l.before))
         {
-            let lost = self.lost.swap_remove(i);
-            log::info!(
-                "{}: a copy of content lost to truncation; reading it from byte {}",
-                c.path.display(),
-                lost.point.offset
-            );
-            self.follower(c, lost.point, now);
-            return;
+            return Class::CopyOfLost(i);
         }
-        let original = self.followers.iter().find(|f| {
-            f.copy_of.is_none() && f.point.offset > 0 && c.holds(f.head, f.point.offset, f.before)
-        });
-        match original.map(|f| (f.key, f.point, f.path.clone())) {
-            Some((key, point, path)) => {
+        let readers = || {
+            self.followers.iter().filter(move |f| {
+                f.copy_of.is_none()
+                    && f.undecided.is_none()
+                    && Some(f.key) != itself
+                    && f.progress.point.offset > 0
+            })
+        };
+        if let Some(f) =
+            readers().find(|f| c.holds(Fingerprint::of(&f.head), f.progress.point.offset, f.before))
+        {
+            return Class::CopyOf(f.key);
+        }
+        let lost_maybe = self
+            .lost
+            .iter()
+            .any(|l| c.may_become(&l.head, l.progress.point.offset));
+        if lost_maybe || readers().any(|f| c.may_become(&f.head, f.progress.point.offset)) {
+            return Class::Undecided;
+        }
+        Class::New
+    }
+
+    /// A file met after start: a copy (parked, or read from where lost
+    /// content ended), undecided, or new and read from its beginning.
+    fn add_new(&mut self, c: Candidate, now: Instant) {
+        self.lost.retain(|l| now.duration_since(l.at) < LOST_MEMORY);
+        let size = c.size;
+        match self.classify(&c.view(), None) {
+            Class::CopyOfLost(i) => {
+                let lost = self.lost.swap_remove(i);
                 log::info!(
-                    "{}: a copy of {}, read only if that one loses its content",
+                    "{}: a copy of content lost to truncation; reading it from byte {}",
                     c.path.display(),
-                    path.display()
+                    lost.progress.point.offset
                 );
-                let size = c.size;
-                let f = self.follower(c, point, now);
+                self.follower(c, lost.progress, now);
+            }
+            Class::CopyOf(key) => {
+                log::info!(
+                    "{}: a copy of a followed file, read only if that one loses its content",
+                    c.path.display()
+                );
+                let f = self.follower(c, Progress::START, now);
                 f.copy_of = Some((key, size));
                 f.seen_at = None;
             }
-            None => {
+            Class::Undecided => {
+                log::info!(
+                    "{}: may be a copy still being written; waiting",
+                    c.path.display()
+                );
+                let f = self.follower(c, Progress::START, now);
+                f.undecided = Some((now, size));
+                f.seen_at = None;
+            }
+            Class::New => {
                 log::info!("{}: following from its beginning", c.path.display());
-                self.follower(c, ResumePoint::START, now);
+                self.follower(c, Progress::START, now);
             }
         }
+    }
+
+    /// Looks again at an undecided file: a copy once it holds the content it
+    /// may be a copy of, new once it differs or stops growing.
+    fn check_undecided(&mut self, i: usize, now: Instant) -> io::Result<()> {
+        let Some((last_growth, last_size)) = self.followers[i].undecided else {
+            return Ok(());
+        };
+        let mut head = Vec::new();
+        let size = View::of_file(&self.followers[i].file, &mut head)?;
+        let key = self.followers[i].key;
+        let class = self.classify(
+            &View {
+                file: &self.followers[i].file,
+                size,
+                head: &head,
+            },
+            Some(key),
+        );
+        let f = &mut self.followers[i];
+        f.head = head;
+        match class {
+            Class::CopyOfLost(l) => {
+                let lost = self.lost.swap_remove(l);
+                log::info!(
+                    "{}: a copy of content lost to truncation; reading it from byte {}",
+                    f.path.display(),
+                    lost.progress.point.offset
+                );
+                f.undecided = None;
+                f.progress = lost.progress;
+                f.before = before_at(&f.file, lost.progress.point.offset)?;
+                f.seen_at = Some(now);
+            }
+            Class::CopyOf(original) => {
+                log::info!("{}: a copy of a followed file", f.path.display());
+                f.undecided = None;
+                f.copy_of = Some((original, size));
+            }
+            // Gone from its path: nothing more will be written to it.
+            Class::Undecided if f.gone.is_some() => {
+                f.undecided = None;
+                f.seen_at = Some(now);
+            }
+            Class::Undecided if size > last_size => f.undecided = Some((now, size)),
+            Class::Undecided if now.duration_since(last_growth) < COPY_SETTLE => {}
+            Class::Undecided | Class::New => {
+                log::info!("{}: following from its beginning", f.path.display());
+                f.undecided = None;
+                f.seen_at = Some(now);
+            }
+        }
+        Ok(())
     }
 
     /// A file present at start with no saved state, under `--from end`.
@@ -427,7 +608,7 @@ impl Tailer {
             "{}: following from its end (byte {offset})",
             c.path.display()
         );
-        let f = self.follower(c, point, now);
+        let f = self.follower(c, Progress::at(point), now);
         f.seen_at = None;
     }
 
@@ -503,6 +684,16 @@ impl Tailer {
         let ts = rfc3339_millis(SystemTime::now());
         let mut i = 0;
         while i < self.followers.len() {
+            if self.followers[i].undecided.is_some() {
+                if let Err(e) = self.check_undecided(i, now) {
+                    log::warn!("{}: {e}", self.followers[i].path.display());
+                }
+                // Read at once if it was found to be new or a lost copy.
+                if self.followers[i].undecided.is_some() {
+                    i += 1;
+                    continue;
+                }
+            }
             let f = &self.followers[i];
             if f.copy_of.is_some() {
                 if let Err(e) = self.check_parked(i, now) {
@@ -545,7 +736,7 @@ impl Tailer {
                 "{}: grew, so it is not a copy; reading it from its beginning",
                 f.path.display()
             );
-            f.point = ResumePoint::START;
+            f.progress = Progress::START;
             f.before = Fingerprint::default();
             f.copy_of = None;
             f.seen_at = Some(now);
@@ -559,7 +750,8 @@ impl Tailer {
         let size = self.followers[i].file.metadata()?.len();
         {
             let f = &self.followers[i];
-            if size < f.point.offset || !before_matches(&f.file, f.point.offset, f.before) {
+            let offset = f.progress.point.offset;
+            if size < offset || !before_matches(&f.file, offset, f.before) {
                 self.lost_content(i, now);
             }
         }
@@ -575,9 +767,9 @@ impl Tailer {
             }
         }
         let seen_at = f.seen_at.take().unwrap_or(now);
-        let start = f.point;
-        f.file.seek(SeekFrom::Start(start.offset))?;
-        self.searcher.resume(start);
+        let start = f.progress;
+        f.file.seek(SeekFrom::Start(start.point.offset))?;
+        self.searcher.resume(start.point);
         let mut sink = TailSink {
             agg: &mut self.agg,
             seen_at,
@@ -591,16 +783,20 @@ impl Tailer {
             self.searcher
                 .read_available(&self.matcher, (&f.file).take(READ_BUDGET), &mut sink)?;
         f.more = read >= READ_BUDGET;
-        f.point = self.searcher.resume_point();
-        self.agg
-            .read(f.point.offset - start.offset, f.point.line - start.line);
-        if (f.head.len as usize) < FINGERPRINT_BYTES && read > 0 {
-            let mut head = vec![0; FINGERPRINT_BYTES];
-            let n = read_at_most(&f.file, 0, &mut head)?;
-            f.head = Fingerprint::of(&head[..n]);
+        // The searcher read again what it held back last time; count only
+        // what lies past what was counted.
+        let t = self.searcher.totals();
+        self.agg.read(t.bytes - start.bytes, t.lines - start.lines);
+        f.progress = Progress {
+            point: self.searcher.resume_point(),
+            bytes: t.bytes,
+            lines: t.lines,
+        };
+        if f.head.len() < FINGERPRINT_BYTES && read > 0 {
+            View::of_file(&f.file, &mut f.head)?;
         }
-        if f.point.offset != start.offset {
-            f.before = before_at(&f.file, f.point.offset)?;
+        if f.progress.point.offset != start.point.offset {
+            f.before = before_at(&f.file, f.progress.point.offset)?;
         }
         if let Some((_, last_growth)) = &mut f.gone {
             if read > 0 {
@@ -618,7 +814,7 @@ impl Tailer {
     /// and the file is read again from its start.
     fn lost_content(&mut self, i: usize, now: Instant) {
         let f = &self.followers[i];
-        let (key, point) = (f.key, f.point);
+        let (key, progress) = (f.key, f.progress);
         log::info!(
             "{}: truncated; reading it from its beginning",
             f.path.display()
@@ -627,28 +823,30 @@ impl Tailer {
             .followers
             .iter()
             .any(|c| c.copy_of.is_some_and(|(k, _)| k == key));
-        if !has_copy && point.offset > 0 {
+        if !has_copy && progress.point.offset > 0 {
             // Its copy may not have been seen yet (copytruncate copies,
             // then truncates; the events can arrive in either order).
             if self.lost.len() >= LOST_MAX {
                 self.lost.remove(0);
             }
             self.lost.push(Lost {
-                head: f.head,
-                point,
+                head: f.head.clone(),
+                progress,
                 before: f.before,
                 at: now,
             });
         }
-        self.release_copies(key, point, now);
+        self.release_copies(key, progress, now);
         let f = &mut self.followers[i];
-        f.point = ResumePoint::START;
+        f.progress = Progress::START;
         f.before = Fingerprint::default();
-        f.head = Fingerprint::default();
+        f.head.clear();
         f.compression_checked = false;
     }
 
-    fn release_copies(&mut self, key: Key, point: ResumePoint, now: Instant) {
+    /// Parked copies of `key` take over at `progress`: they hold the bytes
+    /// the original lost, from there on.
+    fn release_copies(&mut self, key: Key, progress: Progress, now: Instant) {
         for c in self
             .followers
             .iter_mut()
@@ -657,10 +855,10 @@ impl Tailer {
             log::info!(
                 "{}: reading the copy from byte {}",
                 c.path.display(),
-                point.offset
+                progress.point.offset
             );
             c.copy_of = None;
-            c.point = point;
+            c.progress = progress;
             c.seen_at = Some(now);
         }
     }
@@ -668,10 +866,10 @@ impl Tailer {
     /// The end of a gone file is final: decide a code at its very end,
     /// count a last unterminated line, and let a parked copy take over.
     fn finish(&mut self, i: usize) {
-        let (key, point) = (self.followers[i].key, self.followers[i].point);
+        let (key, start) = (self.followers[i].key, self.followers[i].progress);
         let f = &self.followers[i];
-        log::info!("{}: finished at byte {}", f.path.display(), point.offset);
-        self.searcher.resume(point);
+        log::info!("{}: finished at byte {}", f.path.display(), start.bytes);
+        self.searcher.resume(start.point);
         let ts = rfc3339_millis(SystemTime::now());
         let mut sink = TailSink {
             agg: &mut self.agg,
@@ -683,10 +881,12 @@ impl Tailer {
                 .map(|e| (&e.format, &mut e.buf, f.source.as_str(), ts.as_str())),
         };
         // Re-read the undecided bytes, then end the stream.
-        let reread = (&f.file).seek(SeekFrom::Start(point.offset)).and_then(|_| {
-            self.searcher
-                .read_available(&self.matcher, &f.file, &mut sink)
-        });
+        let reread = (&f.file)
+            .seek(SeekFrom::Start(start.point.offset))
+            .and_then(|_| {
+                self.searcher
+                    .read_available(&self.matcher, &f.file, &mut sink)
+            });
         if let Err(e) = reread {
             log::warn!("{}: {}", f.path.display(), crate::source::describe(&e));
         }
@@ -694,14 +894,18 @@ impl Tailer {
         // line included.
         let end = self.searcher.finish(&self.matcher, &mut sink);
         self.agg
-            .read(end.bytes - point.offset, end.lines - (point.line - 1));
+            .read(end.bytes - start.bytes, end.lines - start.lines);
         // A copy holds at most what the original held, all of it read now.
-        let end_point = ResumePoint {
-            offset: end.bytes,
-            line: end.lines + 1,
-            before: None,
+        let done = Progress {
+            point: ResumePoint {
+                offset: end.bytes,
+                line: end.lines + 1,
+                before: None,
+            },
+            bytes: end.bytes,
+            lines: end.lines,
         };
-        self.release_copies(key, end_point, Instant::now());
+        self.release_copies(key, done, Instant::now());
     }
 
     /// Counts a chunk read from stdin, seen readable at `seen_at`.
@@ -709,7 +913,7 @@ impl Tailer {
         let searcher = self
             .stdin
             .get_or_insert_with(|| Searcher::new(BUFFER_BYTES));
-        let start = searcher.resume_point();
+        let start = searcher.totals();
         let ts = rfc3339_millis(SystemTime::now());
         let mut sink = TailSink {
             agg: &mut self.agg,
@@ -722,9 +926,9 @@ impl Tailer {
         };
         // Reading a byte slice cannot fail.
         let _ = searcher.read_available(&self.matcher, chunk, &mut sink);
-        let end = searcher.resume_point();
+        let end = searcher.totals();
         self.agg
-            .read(end.offset - start.offset, end.line - start.line);
+            .read(end.bytes - start.bytes, end.lines - start.lines);
         self.flush_events();
     }
 
@@ -733,7 +937,7 @@ impl Tailer {
         let Some(searcher) = &mut self.stdin else {
             return;
         };
-        let start = searcher.resume_point();
+        let start = searcher.totals();
         let ts = rfc3339_millis(SystemTime::now());
         let mut sink = TailSink {
             agg: &mut self.agg,
@@ -746,7 +950,7 @@ impl Tailer {
         };
         let end = searcher.finish(&self.matcher, &mut sink);
         self.agg
-            .read(end.bytes - start.offset, end.lines - (start.line - 1));
+            .read(end.bytes - start.bytes, end.lines - start.lines);
         self.stdin = None;
         self.flush_events();
     }
@@ -781,23 +985,40 @@ impl Tailer {
             version: VERSION,
             created: self.created.clone(),
             saved: rfc3339(now),
-            totals: self.agg.totals(&self.catalog),
+            totals: self.resumable_totals(),
             files: self
                 .followers
                 .iter()
-                .filter(|f| f.copy_of.is_none())
+                .filter(|f| f.copy_of.is_none() && f.undecided.is_none())
                 .map(|f| FileState {
                     path: f.path.clone(),
                     dev: f.key.0,
                     ino: f.key.1,
-                    head: f.head,
-                    offset: f.point.offset,
-                    line: f.point.line,
-                    prev_byte: f.point.before,
+                    head: Fingerprint::of(&f.head),
+                    offset: f.progress.point.offset,
+                    line: f.progress.point.line,
+                    prev_byte: f.progress.point.before,
                     before: f.before,
                 })
                 .collect(),
         }
+    }
+
+    /// The totals as of the followers' resume points: what a restart that
+    /// resumes there must start from. (Stdin cannot be resumed; what it
+    /// gave is counted in full.)
+    fn resumable_totals(&self) -> Totals {
+        let mut t = self.agg.totals(&self.catalog);
+        for f in self
+            .followers
+            .iter()
+            .filter(|f| f.copy_of.is_none() && f.undecided.is_none())
+        {
+            let (bytes, lines) = f.progress.ahead();
+            t.bytes -= bytes;
+            t.lines -= lines;
+        }
+        t
     }
 
     /// Swaps in a new catalog (SIGHUP). The current window is closed first,
