@@ -170,10 +170,10 @@ impl Searcher {
         Ok(self.finish(m, sink))
     }
 
-    /// Tail mode: reads what `rdr` has now (until `read` returns 0) and
-    /// reports every code that is decided. A code at the end of what was
-    /// read waits for the next bytes or [`Searcher::finish`]. Returns the
-    /// number of bytes read. On an error, what was read before it is
+    /// Tail mode: reads what `rdr` has now (until `read` returns 0 or fails
+    /// with `WouldBlock`) and reports every code that is decided. A code at
+    /// the end of what was read waits for the next bytes or
+    /// [`Searcher::finish`]. Returns the number of bytes read. On an error, what was read before it is
     /// searched and the state stays consistent: calling again continues.
     pub fn read_available<R: Read, S: Sink>(
         &mut self,
@@ -183,7 +183,12 @@ impl Searcher {
     ) -> io::Result<u64> {
         let mut total = 0u64;
         loop {
-            let n = self.fill(m, &mut rdr)?;
+            let n = match self.fill(m, &mut rdr) {
+                Ok(n) => n,
+                // A non-blocking reader with nothing more now: same as 0.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+                Err(e) => return Err(e),
+            };
             if n == 0 {
                 return Ok(total);
             }
