@@ -138,6 +138,21 @@ mod fused {
         }
     }
 
+    #[target_feature(enable = "avx512f,avx512bw")]
+    unsafe fn masks64_512(h: &[u8], at: usize) -> [u64; 4] {
+        unsafe {
+            let x = _mm512_loadu_si512(h.as_ptr().add(at) as *const _);
+            let b = |c: u8| _mm512_set1_epi8(c as i8);
+            let dot = _mm512_cmpeq_epi8_mask(x, b(b'.'));
+            let lf = _mm512_cmpeq_epi8_mask(x, b(b'\n'));
+            let dig = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(x, b(b'0')), b(10));
+            let lower = _mm512_or_si512(x, b(0x20));
+            let alpha = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(lower, b(b'a')), b(26));
+            let us = _mm512_cmpeq_epi8_mask(x, b(b'_'));
+            [dot, dig, dig | alpha | us, lf]
+        }
+    }
+
     impl Fused {
         /// (codes of known prefixes with digits and boundaries, LFs).
         pub fn count(&self, h: &[u8]) -> (u64, u64) {
@@ -146,17 +161,36 @@ mod fused {
             unsafe { self.count_avx2(h) }
         }
 
+        /// The same with AVX-512BW mask compares (no movemask).
+        pub fn count512(&self, h: &[u8]) -> (u64, u64) {
+            assert!(is_x86_feature_detected!("avx512bw"));
+            // SAFETY: avx512bw is detected.
+            unsafe { self.count_avx512(h) }
+        }
+
         #[target_feature(enable = "avx2")]
         unsafe fn count_avx2(&self, h: &[u8]) -> (u64, u64) {
+            // SAFETY: avx2 is enabled here; loads stay inside `h`.
+            self.run(h, |h, at| unsafe { masks64(h, at) })
+        }
+
+        #[target_feature(enable = "avx512f,avx512bw")]
+        unsafe fn count_avx512(&self, h: &[u8]) -> (u64, u64) {
+            // SAFETY: avx512bw is enabled here; loads stay inside `h`.
+            self.run(h, |h, at| unsafe { masks64_512(h, at) })
+        }
+
+        #[inline(always)]
+        fn run(&self, h: &[u8], masks64: impl Fn(&[u8], usize) -> [u64; 4]) -> (u64, u64) {
             let (mut found, mut lfs) = (0u64, 0u64);
             let blocks = h.len() / 64;
             if blocks < 2 {
                 return (0, 0);
             }
             // SAFETY: avx2 is detected; every load is inside `h`.
-            let mut cur = unsafe { masks64(h, 0) };
+            let mut cur = masks64(h, 0);
             for k in 0..blocks - 1 {
-                let next = unsafe { masks64(h, (k + 1) * 64) };
+                let next = masks64(h, (k + 1) * 64);
                 let sh = |m: usize, n: u32| (cur[m] >> n) | (next[m] << (64 - n));
                 let mut cand = cur[0] & sh(1, 1) & sh(1, 2) & sh(1, 3) & sh(1, 4) & !sh(2, 5);
                 lfs += u64::from(cur[3].count_ones());
@@ -260,6 +294,17 @@ fn benches(c: &mut Criterion) {
         g.bench_function("fused_avx2_prototype_with_lf_count", |b| {
             b.iter(|| f.count(black_box(&log)))
         });
+        if is_x86_feature_detected!("avx512bw") {
+            let got = f.count512(&log);
+            assert_eq!(
+                got,
+                (expect.0 + expect.1, lfs),
+                "avx512 prototype disagrees"
+            );
+            g.bench_function("fused_avx512_prototype_with_lf_count", |b| {
+                b.iter(|| f.count512(black_box(&log)))
+            });
+        }
     }
     g.finish();
 
