@@ -158,6 +158,9 @@ impl Searcher {
     /// returns its totals. Continues the current stream (a fresh one after
     /// [`Searcher::new`], [`Searcher::reset`] or [`Searcher::finish`]; the
     /// resumed one after [`Searcher::resume`]) and leaves the searcher reset.
+    /// On a read error the stream is not finished: what was read before the
+    /// error has been reported, and [`Searcher::resume_point`] tells where
+    /// to continue (or call [`Searcher::reset`]).
     pub fn search_reader<R: Read, S: Sink>(
         &mut self,
         m: &Matcher,
@@ -170,11 +173,12 @@ impl Searcher {
         Ok(self.finish(m, sink))
     }
 
-    /// Tail mode: reads what `rdr` has now (until `read` returns 0) and
-    /// reports every code that is decided. A code at the end of what was
-    /// read waits for the next bytes or [`Searcher::finish`]. Returns the
-    /// number of bytes read. On an error, what was read before it is
-    /// searched and the state stays consistent: calling again continues.
+    /// Tail mode: reads what `rdr` has now (until `read` returns 0 or fails
+    /// with `WouldBlock`) and reports every code that is decided. A code at
+    /// the end of what was read waits for the next bytes or
+    /// [`Searcher::finish`]. Returns the number of bytes read. On an error,
+    /// what was read before it is searched and the state stays consistent:
+    /// calling again continues.
     pub fn read_available<R: Read, S: Sink>(
         &mut self,
         m: &Matcher,
@@ -183,7 +187,12 @@ impl Searcher {
     ) -> io::Result<u64> {
         let mut total = 0u64;
         loop {
-            let n = self.fill(m, &mut rdr)?;
+            let n = match self.fill(m, &mut rdr) {
+                Ok(n) => n,
+                // A non-blocking reader with nothing more now: same as 0.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+                Err(e) => return Err(e),
+            };
             if n == 0 {
                 return Ok(total);
             }

@@ -346,3 +346,30 @@ fn resume_point_at_start_and_reader_api() {
     assert_eq!(t, naive_totals(input));
     assert_eq!(sink.hits, reference(&code_refs(), input));
 }
+
+#[test]
+fn would_block_ends_read_available() {
+    struct NonBlocking<'a>(&'a [u8], bool);
+    impl std::io::Read for NonBlocking<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.1 || self.0.is_empty() {
+                return Err(std::io::ErrorKind::WouldBlock.into());
+            }
+            self.1 = true;
+            let n = self.0.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let m = matcher();
+    let mut s = Searcher::new(1024);
+    let mut sink = Collect::new(m);
+    let n = s
+        .read_available(m, NonBlocking(b"Ecs.0013 IMG.0015", false), &mut sink)
+        .unwrap();
+    assert_eq!(n, 17);
+    assert_eq!(sink.hits.len(), 1);
+    s.finish(m, &mut sink);
+    assert_eq!(sink.hits.len(), 2);
+}
