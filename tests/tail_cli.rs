@@ -107,8 +107,12 @@ impl Agent {
         let summaries = dir.join("summaries.jsonl");
         let before = self::summaries(&summaries).len();
         let stderr = dir.join(format!("stderr.{before}.log"));
+        // FAULTLINE_TEST_LOG=debug shows why an agent did what it did
+        // (printed when a test fails).
+        let level = std::env::var("FAULTLINE_TEST_LOG").unwrap_or_else(|_| "info".into());
         let child = Command::new(common::bin_path())
             .current_dir(dir)
+            .args(["--log-level", &level])
             .args(["tail", "--interval", "100ms", "--poll-interval", "100ms"])
             .arg("--summaries")
             .arg(&summaries)
@@ -178,6 +182,10 @@ impl Drop for Agent {
         if matches!(self.child.try_wait(), Ok(None)) {
             let _ = self.child.kill();
             let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+            eprintln!("--- agent's stderr ---\n{log}--- end ---");
         }
     }
 }

@@ -266,10 +266,17 @@ fn before_at(file: &File, offset: u64) -> io::Result<Fingerprint> {
 /// at), that cannot be checked; the copy is taken as one, and the
 /// original's truncation hands it over from the original's position.
 fn copy_so_far(copy: &File, size: u64, original: &Follower) -> bool {
-    let offset = original.progress.point.offset;
-    let lost = original.file.metadata().is_ok_and(|m| m.len() < offset)
-        || !before_matches(&original.file, offset, original.before);
-    lost || ends_within(copy, size, &original.file).unwrap_or(false)
+    // Compared first, and the original's loss checked after: copytruncate
+    // truncates right after copying, often while this very comparison
+    // runs, and a loss checked before it would miss that.
+    ends_within(copy, size, &original.file).unwrap_or(false) || has_lost_content(original)
+}
+
+/// Whether a follower's file no longer holds what was read of it
+/// (truncated, or replaced and regrown).
+fn has_lost_content(f: &Follower) -> bool {
+    let offset = f.progress.point.offset;
+    f.file.metadata().is_ok_and(|m| m.len() < offset) || !before_matches(&f.file, offset, f.before)
 }
 
 /// Whether `path` (a follower's last known path) still leads to the file
@@ -574,6 +581,16 @@ impl Tailer {
             },
             Some(key),
         );
+        log::debug!(
+            "{}: undecided, size {size} (was {last_size}), class {}",
+            self.followers[i].path.display(),
+            match class {
+                Class::CopyOfLost(_) => "copy of lost",
+                Class::CopyOf(_) => "copy",
+                Class::Undecided => "undecided",
+                Class::New => "new",
+            }
+        );
         let f = &mut self.followers[i];
         f.head = head;
         match class {
@@ -854,14 +871,13 @@ impl Tailer {
         let Some(o) = self.followers.iter().find(|o| o.key == original) else {
             return Ok(());
         };
-        let offset = o.progress.point.offset;
-        let o_size = o.file.metadata()?.len();
-        if o_size < offset || !before_matches(&o.file, offset, o.before) {
+        let still_copy = ends_within(&self.followers[i].file, size, &o.file)?;
+        // Checked after the comparison, which a truncation may race with.
+        if !still_copy && has_lost_content(o) {
             // The original lost its content: its next read releases the
             // copy from where the original was.
             return Ok(());
         }
-        let still_copy = ends_within(&self.followers[i].file, size, &o.file)?;
         let f = &mut self.followers[i];
         if still_copy {
             f.copy_of = Some((original, size));
