@@ -23,6 +23,7 @@ mod rst;
 mod table;
 mod text;
 
+pub(crate) use text::has_cjk;
 
 use std::path::PathBuf;
 use table::{HeaderProblem, Problem};
