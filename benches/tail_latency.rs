@@ -1,0 +1,217 @@
+//! Write-to-event latency of `faultline tail`, beside the `tail -F | grep`
+//! pipeline people use today, plus the agent's CPU time while its logs are
+//! idle.
+//!
+//! A writer appends single lines, each with a code and a sequence number,
+//! at random intervals (1–20 ms), one `write(2)` per line, and notes when
+//! each write returned. A reader takes the tool's output line by line and
+//! notes when each line arrived. Latency = arrival − write. Both tools run
+//! on the same kind of file in the same run.
+//!
+//! Run: `cargo bench --bench tail_latency` (about 30 s; `LINES=N` changes the
+//! number of lines per tool, default 1000). Needs `tail` and `grep`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const CODES: &str = include_str!("../fixtures/matcher/codes.txt");
+
+/// A small deterministic random source (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+struct Stats {
+    p50: f64,
+    p99: f64,
+    max: f64,
+    n: usize,
+}
+
+fn stats(mut ms: Vec<f64>) -> Stats {
+    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let at = |q: f64| ms[((ms.len() as f64 * q).ceil() as usize).clamp(1, ms.len()) - 1];
+    Stats {
+        p50: at(0.50),
+        p99: at(0.99),
+        max: *ms.last().unwrap(),
+        n: ms.len(),
+    }
+}
+
+/// Runs `child` (whose stdout carries one line per hit, containing
+/// `seq=N `) while a writer appends `lines` lines to `log`; returns the
+/// latencies in milliseconds.
+fn measure(mut child: Child, log: &Path, lines: usize, seed: u64) -> Vec<f64> {
+    let stdout = child.stdout.take().unwrap();
+    let arrivals: Arc<Mutex<Vec<Option<Instant>>>> = Arc::new(Mutex::new(vec![None; lines + 1]));
+    let reader = {
+        let arrivals = arrivals.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let now = Instant::now();
+                if let Some(rest) = line.split("seq=").nth(1) {
+                    let n: usize = rest
+                        .split(|c: char| !c.is_ascii_digit())
+                        .next()
+                        .unwrap()
+                        .parse()
+                        .unwrap();
+                    arrivals.lock().unwrap()[n].get_or_insert(now);
+                }
+            }
+        })
+    };
+    let mut f = std::fs::OpenOptions::new().append(true).open(log).unwrap();
+    // Line 0 is a warm-up: wait until the tool shows it, so it is ready.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while arrivals.lock().unwrap()[0].is_none() {
+        f.write_all(b"warm-up seq=0 code=Ecs.0013\n").unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(Instant::now() < deadline, "the tool never answered");
+    }
+    let mut rng = Rng(seed | 1);
+    let mut written = vec![None; lines + 1];
+    for (i, at) in written.iter_mut().enumerate().skip(1) {
+        std::thread::sleep(Duration::from_micros(1000 + rng.below(19_000)));
+        let line =
+            format!("2026-11-23T10:00:00Z ERROR req failed seq={i} code=Ecs.0013 retrying\n");
+        f.write_all(line.as_bytes()).unwrap();
+        *at = Some(Instant::now());
+    }
+    // Let the last lines arrive, then stop the tool.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while arrivals.lock().unwrap()[1..].iter().any(Option::is_none) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGTERM);
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let _ = child.wait();
+    let _ = reader.join();
+    let arrivals = arrivals.lock().unwrap();
+    let mut ms = Vec::new();
+    for i in 1..=lines {
+        let a = arrivals[i].expect("every line arrives");
+        let w = written[i].unwrap();
+        // An arrival before the write returned counts as zero.
+        ms.push(a.saturating_duration_since(w).as_secs_f64() * 1000.0);
+    }
+    ms
+}
+
+fn faultline() -> &'static str {
+    env!("CARGO_BIN_EXE_faultline")
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line.
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing to parse.
+    let lines: usize = std::env::var("LINES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let dir = tempfile::tempdir().unwrap();
+    let codes = dir.path().join("codes.txt");
+    std::fs::write(&codes, CODES).unwrap();
+
+    let log = dir.path().join("faultline.log");
+    std::fs::write(&log, b"").unwrap();
+    let child = Command::new(faultline())
+        .args([
+            "tail",
+            "--interval",
+            "1h",
+            "--summaries",
+            "/dev/null",
+            "--events",
+            "-",
+        ])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ours = stats(measure(child, &log, lines, 7));
+
+    let log2 = dir.path().join("grep.log");
+    std::fs::write(&log2, b"").unwrap();
+    let pipeline = format!(
+        "exec tail -F -n 0 {} | grep --line-buffered -F -f {}",
+        log2.display(),
+        codes.display()
+    );
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", &pipeline]).stdout(Stdio::piped());
+    // Its own process group, so both ends of the pipeline are stopped.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let theirs = stats(measure(cmd.spawn().unwrap(), &log2, lines, 7));
+
+    println!("write-to-event latency, {lines} lines at random 1-20 ms intervals (ms):");
+    println!(
+        "{:<28} {:>8} {:>8} {:>8} {:>6}",
+        "", "p50", "p99", "max", "n"
+    );
+    for (name, s) in [
+        ("faultline tail --events -", &ours),
+        ("tail -F | grep -F -f", &theirs),
+    ] {
+        println!(
+            "{name:<28} {:>8.3} {:>8.3} {:>8.3} {:>6}",
+            s.p50, s.p99, s.max, s.n
+        );
+    }
+
+    // Idle CPU: 1,000 files that nobody writes, for 10 s.
+    let idle = dir.path().join("idle");
+    std::fs::create_dir(&idle).unwrap();
+    for i in 0..1000 {
+        std::fs::write(idle.join(format!("f{i:04}.log")), b"start Ecs.0013\n").unwrap();
+    }
+    let mut child = Command::new(faultline())
+        .args(["tail", "--summaries", "/dev/null"])
+        .arg(idle.join("*.log"))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let before = cpu_ticks(child.id());
+    std::thread::sleep(Duration::from_secs(10));
+    let used = cpu_ticks(child.id()) - before;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: ?")
+        .to_string();
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let _ = child.wait();
+    // Clock ticks are 1/100 s on Linux.
+    println!(
+        "idle: 1,000 files, default 10 s windows and 1 s poll: {} ms CPU in 10 s ({:.2} %); peak {}",
+        used * 10,
+        used as f64 / 10.0,
+        hwm.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")
+    );
+}
