@@ -23,7 +23,10 @@ fn spec_examples_have_their_categories() {
         (Category::Quota, ["IMG.0015", "Ecs.0001", "CSBS.9006"]),
         (Category::Access, ["Ecs.0023", "IMG.0087", "CSBS.9009"]),
         (Category::Retry, ["IMG.0060", "Common.0024", "CSBS.1002"]),
-        (Category::ResourceState, ["IMG.0005", "IMG.0008", "Ecs.0031"]),
+        (
+            Category::ResourceState,
+            ["IMG.0005", "IMG.0008", "Ecs.0031"],
+        ),
         (Category::FixRequest, ["IMG.0002", "IMG.0013", "Ecs.0005"]),
         (Category::Unsupported, ["IMG.0089", "Ecs.0037", "CSBS.6010"]),
         (
@@ -39,7 +42,10 @@ fn spec_examples_have_their_categories() {
                 .unwrap_or_else(|| panic!("{code} is in the catalog"));
             if e.category != category {
                 let (_, why) = rules.explain(&e.code, &e.message, &e.description, &e.remedy);
-                wrong.push(format!("{code}: {} instead of {category} ({why})", e.category));
+                wrong.push(format!(
+                    "{code}: {} instead of {category} ({why})",
+                    e.category
+                ));
             }
         }
     }
