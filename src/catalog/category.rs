@@ -518,18 +518,18 @@ impl FieldTexts {
 }
 
 impl Rule {
-    /// The first of the rule's patterns found in one of its fields, unless
-    /// one of its `unless` patterns is found in any of them.
+    /// The first of the rule's fields, in the rule's order, that has one of
+    /// its patterns, and that pattern; none when one of its `unless`
+    /// patterns is in any of the fields. Fields go first so an explanation
+    /// quotes the message when the message says it.
     fn first_match(&self, texts: &FieldTexts) -> Option<(&Pattern, Field)> {
         let in_fields = |p: &Pattern| self.fields.iter().any(|&f| p.found_in(texts.get(f)));
         if self.unless.iter().any(in_fields) {
             return None;
         }
-        self.any.iter().find_map(|p| {
-            self.fields
-                .iter()
-                .find(|&&f| p.found_in(texts.get(f)))
-                .map(|&f| (p, f))
+        self.fields.iter().find_map(|&f| {
+            let text = texts.get(f);
+            self.any.iter().find(|p| p.found_in(text)).map(|p| (p, f))
         })
     }
 }
