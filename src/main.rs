@@ -193,6 +193,15 @@ fn catalog_command(
                 rules.categorize(c, m, d, r)
             })?;
             let catalog = Catalog::from_entries(entries)?;
+            // A stale override is a data bug: it would silently do nothing.
+            let stale = stale_overrides(&rules, &catalog);
+            if !stale.is_empty() {
+                bail!(
+                    "{}: overrides for codes the sources do not define: {}",
+                    catalog::category::OVERRIDES_FILE,
+                    stale.join(", ")
+                );
+            }
             let json = catalog.to_json();
             if output == Path::new("-") {
                 out.write_all(json.as_bytes())?;
@@ -250,6 +259,15 @@ fn catalog_command(
     }
 }
 
+/// Codes that the category overrides name but the catalog does not have.
+fn stale_overrides(rules: &CategoryRules, catalog: &Catalog) -> Vec<String> {
+    rules
+        .overrides()
+        .filter(|o| catalog.get(&o.code).is_none())
+        .map(|o| o.code.clone())
+        .collect()
+}
+
 /// `catalog check`: a given file is validated as a user catalog; without
 /// one, the built-in catalog (every field required) and the `--catalog`
 /// files are. Every problem is listed; exit 1 when there is any.
@@ -304,6 +322,16 @@ fn check(
     {
         writeln!(out, "built-in catalog: {e}")?;
         problems += 1;
+    }
+    if file.is_none() {
+        for code in stale_overrides(&rules, &merged) {
+            writeln!(
+                out,
+                "{}: override for {code}: no such code in the catalog",
+                catalog::category::OVERRIDES_FILE
+            )?;
+            problems += 1;
+        }
     }
     explain::write_spread(out, merged.entries())?;
     Ok(if problems > 0 {
