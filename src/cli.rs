@@ -67,6 +67,7 @@ Examples:
   faultline tail /var/log/app/*.log
   faultline tail --state-dir /var/lib/faultline --summaries /var/log/faultline/summaries.jsonl '/var/log/app/app.log*'
   faultline tail --from beginning --interval 1m --events - app.log
+  faultline tail --metrics-addr :9464 '/var/log/app/*.log'
   kubectl logs -f deploy/api | faultline tail -")]
     Tail(TailArgs),
     /// What the catalog says about codes: service, status, category, message, description, remedy.
@@ -141,6 +142,11 @@ pub struct TailArgs {
     /// Where summaries go: a file (appended to), or `-` for stdout.
     #[arg(long, value_name = "FILE|-", default_value = "-")]
     pub summaries: String,
+    /// Serve Prometheus metrics at http://ADDR/metrics. Without a host
+    /// (`:9464`) it is loopback only; give the address to serve others,
+    /// e.g. 0.0.0.0:9464 for every interface.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<crate::metrics::MetricsAddr>,
     /// Also write every hit as a JSON line, with the time it was found.
     #[arg(long, value_name = "FILE|-")]
     pub events: Option<PathBuf>,

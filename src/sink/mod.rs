@@ -1,6 +1,7 @@
 //! Sinks: where the results go. [`events`] writes every hit as a JSON line
 //! while the input is read; [`report`] renders the totals of a scan at the
-//! end (text for people, JSON for programs).
+//! end (text for people, JSON for programs); [`summaries`] writes the
+//! windows of `tail`.
 
 pub mod events;
 pub mod report;

@@ -11,8 +11,12 @@
 //! busy polling.
 //!
 //! Shutdown (SIGINT/SIGTERM): stop reading, write the last (partial)
-//! window, save the state, exit 0. SIGHUP reloads the `--catalog` files;
-//! a bad catalog is reported and the old one kept.
+//! window, save the state, exit 0. SIGHUP reloads the `--catalog` files; a bad catalog is
+//! reported and the old one kept.
+//!
+//! With `--metrics-addr`, [`Metrics`] serves Prometheus from its own
+//! thread; the window aggregator feeds its counters hit by hit, and this
+//! loop tells it the number of files followed and catalog changes.
 
 pub mod follow;
 pub mod patterns;
@@ -21,6 +25,7 @@ use crate::catalog::Catalog;
 use crate::checkpoint::{CheckpointError, CheckpointStore};
 use crate::cli::{StartFrom, TailArgs};
 use crate::matcher::MatcherError;
+use crate::metrics::{Metrics, ServeError};
 use crate::sink::summaries::{SummaryOpenError, SummaryOut};
 use follow::Tailer;
 use notify::{EventKind, RecursiveMode, Watcher};
@@ -43,6 +48,8 @@ pub enum TailError {
     Summaries(#[from] SummaryOpenError),
     #[error(transparent)]
     Matcher(#[from] MatcherError),
+    #[error(transparent)]
+    Metrics(#[from] ServeError),
     #[error("cannot open the events file {path}: {source}")]
     Events { path: PathBuf, source: io::Error },
     #[error("cannot start the tail engine: {0}")]
@@ -135,6 +142,11 @@ async fn run_async(
         )),
     };
     let mut summaries = SummaryOut::open(&args.summaries)?;
+    // Before the tailer: its window aggregator takes up the feed.
+    let metrics = match &args.metrics_addr {
+        Some(addr) => Some(Metrics::start(addr, &catalog, summaries.delivery())?),
+        None => None,
+    };
     let mut tailer = Tailer::new(
         catalog,
         patterns,
@@ -227,6 +239,9 @@ async fn run_async(
     };
 
     loop {
+        if let Some(m) = &metrics {
+            m.set_files_watched(tailer.files_watched());
+        }
         let more = tailer.read_ready(Instant::now());
         if overflow.swap(false, Ordering::Relaxed) {
             let now = Instant::now();
@@ -242,6 +257,9 @@ async fn run_async(
                 Ok(catalog) => match tailer.reload(catalog, SystemTime::now()) {
                     Ok(summary) => {
                         log::info!("catalog reloaded");
+                        if let Some(m) = &metrics {
+                            m.catalog_changed(tailer.catalog());
+                        }
                         summaries.write(&summary).map_err(TailError::WriteSummary)?;
                         save(&tailer);
                     }
