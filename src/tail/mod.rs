@@ -11,7 +11,8 @@
 //! busy polling.
 //!
 //! Shutdown (SIGINT/SIGTERM): stop reading, write the last (partial)
-//! window, save the state, exit 0. SIGHUP reloads the `--catalog` files; a bad catalog is
+//! window, save the state, give summaries queued for a URL a short time to
+//! go out, exit 0. SIGHUP reloads the `--catalog` files; a bad catalog is
 //! reported and the old one kept.
 //!
 //! With `--metrics-addr`, [`Metrics`] serves Prometheus from its own
@@ -26,6 +27,7 @@ use crate::checkpoint::{CheckpointError, CheckpointStore};
 use crate::cli::{StartFrom, TailArgs};
 use crate::matcher::MatcherError;
 use crate::metrics::{Metrics, ServeError};
+use crate::sink::post::PostConfig;
 use crate::sink::summaries::{SummaryOpenError, SummaryOut};
 use follow::Tailer;
 use notify::{EventKind, RecursiveMode, Watcher};
@@ -141,7 +143,10 @@ async fn run_async(
                 })?,
         )),
     };
-    let mut summaries = SummaryOut::open(&args.summaries)?;
+    let mut summaries = SummaryOut::open_with(
+        &args.summaries,
+        PostConfig::for_interval(args.interval, args.summaries_queue),
+    )?;
     // Before the tailer: its window aggregator takes up the feed.
     let metrics = match &args.metrics_addr {
         Some(addr) => Some(Metrics::start(addr, &catalog, summaries.delivery())?),
@@ -305,6 +310,7 @@ async fn run_async(
     let summary = tailer.close_window(SystemTime::now());
     summaries.write(&summary).map_err(TailError::WriteSummary)?;
     save(&tailer);
+    summaries.finish();
     Ok(())
 }
 
