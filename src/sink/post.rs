@@ -470,7 +470,9 @@ async fn deliver(
                 shared.remove(seq);
                 stats.sent.fetch_add(1, Relaxed);
                 if failures_in_a_row > 0 {
-                    log::info!(
+                    // At the level of the failure warnings, so that the
+                    // log read at the default level says it is over.
+                    log::warn!(
                         "summaries: {} takes them again, after {failures_in_a_row} failed attempts",
                         shared.shown
                     );
