@@ -28,6 +28,10 @@ fn promtool() -> std::path::PathBuf {
 /// `faultline tail` on `log` serving metrics on a free port; waits until
 /// `/metrics` answers.
 fn start_faultline(dir: &Path, log: &Path) -> (Proc, SocketAddr) {
+    start_faultline_with(dir, log, &[])
+}
+
+fn start_faultline_with(dir: &Path, log: &Path, extra: &[&str]) -> (Proc, SocketAddr) {
     let port = free_port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let mut cmd = Command::new(common::bin_path());
@@ -37,6 +41,7 @@ fn start_faultline(dir: &Path, log: &Path) -> (Proc, SocketAddr) {
         .arg("--summaries")
         .arg(dir.join("summaries.jsonl"))
         .args(["--metrics-addr", &format!(":{port}")])
+        .args(extra)
         .arg(log);
     let mut p = Proc::start("faultline", cmd, dir);
     wait_for(Duration::from_secs(10), "faultline's /metrics", || {
@@ -553,4 +558,72 @@ fn a_port_without_a_host_is_served_on_loopback_only() {
         .collect();
     assert!(listening.contains(&local.as_str()), "{listening:?}");
     assert!(!listening.contains(&any.as_str()), "{listening:?}");
+}
+
+#[test]
+fn a_catalog_reload_keeps_the_counts_of_the_codes_that_remain() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let log = dir.join("app.log");
+    append(&log, "");
+    let user = dir.join("user.json");
+    let entry = |code: &str, category: &str| {
+        format!(
+            r#"{{"code": "{code}", "service": "ZZZ", "category": "{category}", "message": "m"}}"#
+        )
+    };
+    std::fs::write(&user, format!("[{}]", entry("Zzz.0001", "quota"))).unwrap();
+    let (mut fl, addr) = start_faultline_with(dir, &log, &["--catalog", user.to_str().unwrap()]);
+    let img = {
+        let c = common::catalog();
+        format!(
+            "faultline_hits_total{{service=\"{}\",category=\"{}\",code=\"IMG.0015\"}}",
+            c["IMG.0015"]["service"].as_str().unwrap(),
+            c["IMG.0015"]["category"].as_str().unwrap()
+        )
+    };
+    let z1 = r#"faultline_hits_total{service="ZZZ",category="quota",code="Zzz.0001"}"#;
+    let z2 = r#"faultline_hits_total{service="ZZZ",category="access",code="Zzz.0002"}"#;
+    let zu = r#"faultline_unknown_total{prefix="Zzz"}"#;
+    let expect = |want: &[(&str, Option<f64>)]| {
+        let want: Vec<(String, Option<f64>)> =
+            want.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        wait_for(Duration::from_secs(10), "the metrics", || {
+            let s = series(&get_ok(addr, "/metrics")?);
+            let got: Vec<(String, Option<f64>)> = want
+                .iter()
+                .map(|(k, _)| (k.clone(), s.get(k).copied()))
+                .collect();
+            if got == want {
+                Ok(())
+            } else {
+                Err(format!("{got:?}"))
+            }
+        })
+    };
+    append(&log, "IMG.0015 Zzz.0001 Zzz.0002\n");
+    expect(&[
+        (&img, Some(1.0)),
+        (z1, Some(1.0)),
+        (z2, None),
+        (zu, Some(1.0)),
+    ]);
+
+    // Zzz.0001 leaves the catalog, Zzz.0002 comes in.
+    std::fs::write(&user, format!("[{}]", entry("Zzz.0002", "access"))).unwrap();
+    fl.signal(libc::SIGHUP);
+    expect(&[
+        (&img, Some(1.0)),
+        (z1, None),
+        (z2, Some(0.0)),
+        (zu, Some(1.0)),
+    ]);
+    append(&log, "IMG.0015 Zzz.0001 Zzz.0002\n");
+    expect(&[
+        (&img, Some(2.0)),
+        (z1, None),
+        (z2, Some(1.0)),
+        (zu, Some(2.0)),
+    ]);
+    fl.assert_running();
 }
