@@ -34,12 +34,14 @@ pub const MAX_CONNECTIONS: usize = 16;
 /// A client that has not sent its request headers by then is cut off.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The causes are in the messages, not chained as sources: `main` prints
+/// the chain too, and would say them twice.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot serve metrics on {addr}: {source}{}", bind_hint(.source))]
-    Bind { addr: SocketAddr, source: io::Error },
+    #[error("cannot serve metrics on {addr}: {error}{}", bind_hint(.error))]
+    Bind { addr: SocketAddr, error: io::Error },
     #[error("cannot start the metrics server: {0}")]
-    Start(#[source] io::Error),
+    Start(io::Error),
 }
 
 /// What the user can do about a failed bind.
@@ -68,9 +70,9 @@ impl Server {
     /// Binds now, so that a bad address is an error at start-up, and
     /// serves from a new thread until dropped.
     pub fn start(addr: &MetricsAddr, registry: Registry) -> Result<Server, ServeError> {
-        let bind_err = |source| ServeError::Bind {
+        let bind_err = |error| ServeError::Bind {
             addr: addr.0,
-            source,
+            error,
         };
         let listener = std::net::TcpListener::bind(addr.0).map_err(bind_err)?;
         listener.set_nonblocking(true).map_err(ServeError::Start)?;

@@ -83,6 +83,8 @@ impl Default for PostConfig {
     }
 }
 
+/// The causes are in the messages, not chained as sources: `main` prints
+/// the chain too, and would say them twice.
 #[derive(Debug, thiserror::Error)]
 pub enum PostError {
     #[error("invalid summaries URL {url:?}: {why}")]
@@ -90,9 +92,9 @@ pub enum PostError {
     #[error(
         "cannot use https for summaries: {0}; install the system's CA certificates (Debian: ca-certificates)"
     )]
-    Tls(#[source] std::io::Error),
+    Tls(std::io::Error),
     #[error("cannot start the summaries delivery: {0}")]
-    Start(#[source] std::io::Error),
+    Start(std::io::Error),
 }
 
 /// Whether a `--summaries` target is a URL rather than a file.

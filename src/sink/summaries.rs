@@ -23,10 +23,12 @@ enum Target {
     Post(Poster),
 }
 
+/// The cause is in the message, not chained as a source: `main` prints
+/// the chain too, and would say it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum SummaryOpenError {
-    #[error("cannot open the summaries file {path}: {source}")]
-    File { path: PathBuf, source: io::Error },
+    #[error("cannot open the summaries file {path}: {error}")]
+    File { path: PathBuf, error: io::Error },
     #[error(transparent)]
     Post(#[from] PostError),
 }
@@ -52,7 +54,7 @@ impl SummaryOut {
                     .create(true)
                     .append(true)
                     .open(&path)
-                    .map_err(|source| SummaryOpenError::File { path, source })?,
+                    .map_err(|error| SummaryOpenError::File { path, error })?,
             ))
         };
         Ok(SummaryOut { target, stats })
