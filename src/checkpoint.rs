@@ -32,7 +32,7 @@ pub const FINGERPRINT_BYTES: usize = 256;
 
 /// A hash of up to [`FINGERPRINT_BYTES`] bytes, with their number: two
 /// fingerprints can only be compared over the same length.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
     pub len: u32,
     /// FNV-1a 64 of the bytes, as 16 hex digits in JSON.
@@ -53,6 +53,15 @@ impl Fingerprint {
             len: bytes.len() as u32,
             hash: h,
         }
+    }
+}
+
+/// The fingerprint of no bytes: what is before offset 0. (A derived
+/// `Default` would be a hash no byte string has, so a reset position would
+/// never match its file again.)
+impl Default for Fingerprint {
+    fn default() -> Fingerprint {
+        Fingerprint::of(&[])
     }
 }
 

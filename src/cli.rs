@@ -112,6 +112,16 @@ pub struct ScanArgs {
     /// Codes listed in the text report's top-codes table.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
+    /// Read plain files with read(2) instead of memory-mapping them. Use it
+    /// for files that may shrink while they are scanned (a live log under
+    /// copytruncate): a mapped file that is truncated under the scan ends
+    /// the process with SIGBUS, as with any tool that maps files.
+    #[arg(long)]
+    pub no_mmap: bool,
+    /// Plain files at least this large are memory-mapped (smaller ones are
+    /// cheaper to read; tests set 0 to map everything).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024, hide = true)]
+    pub mmap_min_bytes: u64,
     /// Size of each file's read buffer (tests use tiny ones to put codes
     /// across buffer boundaries).
     #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024, hide = true)]

@@ -465,8 +465,14 @@ mod tests {
         let m = Matcher::new(["Ecs.0013"]).unwrap();
         // Complete code, but the byte after it is not known yet.
         assert_eq!(m.scan(b"a Ecs.0013", 0, false, |_, _| panic!()).decided, 2);
-        // A partial prefix at the end.
-        assert_eq!(m.scan(b"abcdef Ec", 0, false, |_, _| panic!()).decided, 6);
+        // A partial prefix at the end: only the run of word bytes waits
+        // (the searcher keeps the byte before it as left context).
+        assert_eq!(m.scan(b"abcdef Ec", 0, false, |_, _| panic!()).decided, 7);
+        // After a line end nothing waits.
+        assert_eq!(
+            m.scan(b"abcdef Ec\n", 0, false, |_, _| panic!()).decided,
+            10
+        );
         // Left boundary already decides.
         assert_eq!(m.scan(b"aEcs.001", 0, false, |_, _| panic!()).decided, 5);
     }

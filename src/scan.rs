@@ -97,6 +97,7 @@ pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcom
     let options = Options {
         threads,
         buffer_bytes: args.buffer_bytes,
+        mmap_min_bytes: (!args.no_mmap).then_some(args.mmap_min_bytes),
         follow: args.follow,
         progress: !quiet && io::stderr().is_terminal(),
     };
@@ -134,6 +135,8 @@ pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcom
 pub struct Options {
     pub threads: usize,
     pub buffer_bytes: usize,
+    /// Plain files at least this large are memory-mapped; `None`: never.
+    pub mmap_min_bytes: Option<u64>,
     pub follow: bool,
     pub progress: bool,
 }
@@ -162,6 +165,7 @@ pub fn scan(
         }),
         progress: &progress,
         buffer_bytes: options.buffer_bytes,
+        mmap_min_bytes: options.mmap_min_bytes,
         codes: catalog.len(),
     };
     let workers = options.threads.clamp(1, inputs.len().max(1));
@@ -224,6 +228,7 @@ struct Shared<'a> {
     events: Option<EventsOut>,
     progress: &'a Progress,
     buffer_bytes: usize,
+    mmap_min_bytes: Option<u64>,
     codes: usize,
 }
 
@@ -290,7 +295,42 @@ impl Shared<'_> {
                 break;
             };
             let name = input.name();
-            let progress = self.progress.counter();
+            let mut progress = self.progress.counter();
+            let mapped = match (input, self.mmap_min_bytes) {
+                (Input::File(path), Some(min)) => source::map_plain(path, min),
+                _ => Ok(None),
+            };
+            let map = match mapped {
+                Ok(map) => map,
+                Err(e) => {
+                    result.errors.push(InputError::new(name, &e));
+                    continue;
+                }
+            };
+            if let Some(map) = map {
+                let events = self
+                    .events
+                    .as_ref()
+                    .filter(|e| !e.failed.load(Ordering::Relaxed));
+                let mut sink = FileSink {
+                    counts: &mut result.counts,
+                    events: events.map(|out| FileEvents {
+                        out,
+                        source: events::json(&name),
+                        buf: &mut events_buf,
+                        matcher: self.matcher,
+                    }),
+                };
+                let totals = map.search(&searcher, self.matcher, &mut sink, &mut progress);
+                if let Some(ev) = &mut sink.events {
+                    ev.out.write(ev.buf);
+                    ev.buf.clear();
+                }
+                result.files += 1;
+                result.bytes += totals.bytes;
+                result.lines += totals.lines;
+                continue;
+            }
             let reader = match source::open(input, progress) {
                 Ok((_, r)) => r,
                 Err(e) => {

@@ -219,6 +219,21 @@ impl Searcher {
     /// buffer size so that the newline count and the match scan share the
     /// cache. Independent of (and leaves alone) the streaming state.
     pub fn search_slice<S: Sink>(&self, m: &Matcher, bytes: &[u8], sink: &mut S) -> Totals {
+        self.search_slice_stepped(m, bytes, sink, &mut |_| {})
+    }
+
+    /// [`Searcher::search_slice`], telling `done` after each window how many
+    /// leading bytes of `bytes` the search will not look at again (all but
+    /// the byte before an undecided code). A memory-mapped input uses it to
+    /// report progress and to drop the pages behind it, so the resident
+    /// memory stays at a window whatever the size of the file.
+    pub fn search_slice_stepped<S: Sink>(
+        &self,
+        m: &Matcher,
+        bytes: &[u8],
+        sink: &mut S,
+        done: &mut dyn FnMut(usize),
+    ) -> Totals {
         let mut lines = 0u64;
         let mut start = 0usize;
         let mut end = 0usize;
@@ -236,6 +251,7 @@ impl Searcher {
                 counted,
                 sink,
             );
+            done(start.saturating_sub(1));
         }
         if bytes.last().is_some_and(|&b| b != b'\n') {
             lines += 1;

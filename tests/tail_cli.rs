@@ -107,8 +107,12 @@ impl Agent {
         let summaries = dir.join("summaries.jsonl");
         let before = self::summaries(&summaries).len();
         let stderr = dir.join(format!("stderr.{before}.log"));
+        // FAULTLINE_TEST_LOG=debug shows why an agent did what it did
+        // (printed when a test fails).
+        let level = std::env::var("FAULTLINE_TEST_LOG").unwrap_or_else(|_| "info".into());
         let child = Command::new(common::bin_path())
             .current_dir(dir)
+            .args(["--log-level", &level])
             .args(["tail", "--interval", "100ms", "--poll-interval", "100ms"])
             .arg("--summaries")
             .arg(&summaries)
@@ -158,6 +162,31 @@ impl Agent {
     fn kill9(mut self) {
         self.signal(libc::SIGKILL);
         wait_bounded(&mut self.child, Duration::from_secs(10));
+    }
+
+    /// Peak resident memory so far (VmHWM), in bytes.
+    fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/PID/status");
+        kb * 1024
+    }
+}
+
+/// A test that fails half-way still stops its agent.
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+            eprintln!("--- agent's stderr ---\n{log}--- end ---");
+        }
     }
 }
 
@@ -534,8 +563,11 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
         std::thread::sleep(Duration::from_millis(20 + rng.below(250)));
         agent.kill9();
         writer.join().unwrap();
-        if round % 4 == 3 {
-            rotate(&d, Rotation::RenameAndCreate, round);
+        // Rotation while stopped, in both styles that keep the old content.
+        match round % 4 {
+            1 => rotate(&d, Rotation::CopyTruncate, round),
+            3 => rotate(&d, Rotation::RenameAndCreate, round),
+            _ => {}
         }
     }
     let agent = Agent::start(&d, &state, &["app.log*"]);
@@ -636,4 +668,82 @@ fn summaries_have_the_spec_shape() {
         last["totals"]["by_code"],
         serde_json::json!({"Ecs.0013": 1, "IMG.0013": 2})
     );
+}
+
+#[test]
+fn a_thousand_files_written_at_once_are_all_counted_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let agent = Agent::start(dir.path(), &["--from", "beginning"], &["logs/*.log"]);
+    let mut w = Written::default();
+    let mut rng = Rng::new(11);
+    // Four writers, each appending to its own 250 files in turn.
+    let mut batches: Vec<Vec<(PathBuf, Vec<u8>)>> = vec![Vec::new(); 4];
+    for round in 0..3 {
+        for f in 0..1000 {
+            let data = lines(&mut rng, 1 + round, &mut w);
+            batches[f % 4].push((logs.join(format!("f{f:04}.log")), data));
+        }
+    }
+    let writers: Vec<_> = batches
+        .into_iter()
+        .enumerate()
+        .map(|(i, batch)| {
+            std::thread::spawn(move || {
+                let mut rng = Rng::new(100 + i as u64);
+                for (path, data) in batch {
+                    append_chunked(&path, &data, &mut rng, Duration::ZERO);
+                }
+            })
+        })
+        .collect();
+    for h in writers {
+        h.join().unwrap();
+    }
+    wait_for_totals(&agent.summaries, &w);
+    let peak = agent.peak_rss();
+    assert!(peak < 64 << 20, "peak RSS {peak} bytes with 1,000 files");
+    stop_and_check(agent, &w);
+}
+
+#[test]
+fn a_fast_writer_of_one_huge_line_is_caught_up_with_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, b"").unwrap();
+    let agent = Agent::start(dir.path(), &[], &["app.log"]);
+    // 256 MiB with no newline, written as fast as possible in 1 MiB
+    // blocks, with a code every 64 KiB (some split across blocks), then
+    // the line's end.
+    let mut block = vec![b'x'; 1 << 20];
+    let mut hits = 0;
+    let mut at = 1000;
+    while at + 20 < block.len() {
+        block[at - 1] = b' ';
+        block[at..at + 9].copy_from_slice(b"Ecs.0013 ");
+        hits += 1;
+        at += 64 << 10;
+    }
+    let tail = b"IMG.00";
+    let head = b"15 end of a very long line\n";
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    let blocks = 256;
+    for _ in 0..blocks {
+        f.write_all(&block).unwrap();
+    }
+    f.write_all(b" ").unwrap();
+    f.write_all(tail).unwrap();
+    f.flush().unwrap();
+    f.write_all(head).unwrap();
+    let w = Written {
+        lines: 1,
+        bytes: (blocks << 20) as u64 + 1 + (tail.len() + head.len()) as u64,
+        hits: hits * blocks as u64 + 1,
+        unknown: 0,
+    };
+    wait_for_totals(&agent.summaries, &w);
+    let peak = agent.peak_rss();
+    assert!(peak < 64 << 20, "peak RSS {peak} bytes for a 256 MiB line");
+    stop_and_check(agent, &w);
 }

@@ -170,15 +170,31 @@ impl Report {
         let mut codes: Vec<(&String, &u64)> = self.by_code.iter().collect();
         codes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
         writeln!(out, "Top codes:")?;
-        for (code, n) in codes.iter().take(top) {
-            let Some(e) = catalog.get(code) else { continue };
+        let shown: Vec<(u64, &crate::catalog::Entry)> = codes
+            .iter()
+            .take(top)
+            .filter_map(|(code, n)| catalog.get(code).map(|e| (**n, e)))
+            .collect();
+        // Columns aligned over what is shown, so the table pastes cleanly.
+        let w_code = shown.iter().map(|(_, e)| e.code.len()).max().unwrap_or(0);
+        let w_service = shown
+            .iter()
+            .map(|(_, e)| e.service.len())
+            .max()
+            .unwrap_or(0);
+        let w_category = shown
+            .iter()
+            .map(|(_, e)| e.category.as_str().len())
+            .max()
+            .unwrap_or(0);
+        for (n, e) in shown {
             writeln!(
                 out,
-                "  {:>8}  {}  {} {}  {}",
-                group(**n),
+                "  {:>8}  {:<w_code$}  {:<w_service$}  {:<w_category$}  {}",
+                group(n),
                 e.code,
                 e.service,
-                e.category,
+                e.category.as_str(),
                 e.message
             )?;
             if let Some(remedy) = e.remedy.preferred() {

@@ -52,7 +52,7 @@ use crate::search::{Position, ResumePoint, Searcher, Sink};
 use crate::sink::events::{self, EventFormat};
 use crate::source::Compression;
 use crate::window::{Totals, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, MetadataExt};
@@ -257,6 +257,49 @@ fn before_at(file: &File, offset: u64) -> io::Result<Fingerprint> {
     let mut buf = vec![0; len as usize];
     let n = read_at_most(file, offset - len, &mut buf)?;
     Ok(Fingerprint::of(&buf[..n]))
+}
+
+/// Whether a file that holds `original`'s content up to its position is
+/// a copy of it and not a new file that only begins the same way: its end
+/// must lie within the original too. When the original has just lost its
+/// content (copytruncate: copied, then truncated, before either was looked
+/// at), that cannot be checked; the copy is taken as one, and the
+/// original's truncation hands it over from the original's position.
+fn copy_so_far(copy: &File, size: u64, original: &Follower) -> bool {
+    // Compared first, and the original's loss checked after: copytruncate
+    // truncates right after copying, often while this very comparison
+    // runs, and a loss checked before it would miss that.
+    ends_within(copy, size, &original.file).unwrap_or(false) || has_lost_content(original)
+}
+
+/// Whether a follower's file no longer holds what was read of it
+/// (truncated, or replaced and regrown).
+fn has_lost_content(f: &Follower) -> bool {
+    let offset = f.progress.point.offset;
+    f.file.metadata().is_ok_and(|m| m.len() < offset) || !before_matches(&f.file, offset, f.before)
+}
+
+/// Whether `path` (a follower's last known path) still leads to the file
+/// `key`. A file renamed within the patterns is found by the next full look.
+fn still_there(path: &Path, key: Key) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == key)
+}
+
+/// Whether the first `size` bytes of `copy` can be the start of
+/// `original`: the original is at least that long and their last
+/// [`FINGERPRINT_BYTES`] bytes before `size` are the same. With the head
+/// and the bytes before a reader's position this tells a copy from a new
+/// file that only begins the same way (a common banner line), which the
+/// first bytes alone cannot.
+fn ends_within(copy: &File, size: u64, original: &File) -> io::Result<bool> {
+    if original.metadata()?.len() < size {
+        return Ok(false);
+    }
+    let len = size.min(FINGERPRINT_BYTES as u64) as usize;
+    let (mut a, mut b) = (vec![0; len], vec![0; len]);
+    let na = read_at_most(copy, size - len as u64, &mut a)?;
+    let nb = read_at_most(original, size - len as u64, &mut b)?;
+    Ok(na == len && nb == len && a == b)
 }
 
 fn before_matches(file: &File, offset: u64, before: Fingerprint) -> bool {
@@ -465,9 +508,10 @@ impl Tailer {
                     && f.progress.point.offset > 0
             })
         };
-        if let Some(f) =
-            readers().find(|f| c.holds(Fingerprint::of(&f.head), f.progress.point.offset, f.before))
-        {
+        if let Some(f) = readers().find(|f| {
+            c.holds(Fingerprint::of(&f.head), f.progress.point.offset, f.before)
+                && copy_so_far(c.file, c.size, f)
+        }) {
             return Class::CopyOf(f.key);
         }
         let lost_maybe = self
@@ -536,6 +580,16 @@ impl Tailer {
                 head: &head,
             },
             Some(key),
+        );
+        log::debug!(
+            "{}: undecided, size {size} (was {last_size}), class {}",
+            self.followers[i].path.display(),
+            match class {
+                Class::CopyOfLost(_) => "copy of lost",
+                Class::CopyOf(_) => "copy",
+                Class::Undecided => "undecided",
+                Class::New => "new",
+            }
         );
         let f = &mut self.followers[i];
         f.head = head;
@@ -616,6 +670,15 @@ impl Tailer {
     /// followed ones whose path no longer leads to them.
     pub fn rescan(&mut self, now: Instant) {
         let mut present: HashSet<Key> = HashSet::new();
+        // Followers by identity, so a look at a thousand files is not a
+        // thousand scans of the followers. New followers added below are
+        // not in it; a file met twice in one look is looked up again.
+        let mut by_key: HashMap<Key, usize> = self
+            .followers
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.key, i))
+            .collect();
         for path in self.patterns.expand() {
             let Ok(meta) = std::fs::metadata(&path) else {
                 continue;
@@ -625,7 +688,13 @@ impl Tailer {
                 continue;
             }
             present.insert(key);
-            if let Some(f) = self.followers.iter_mut().find(|f| f.key == key) {
+            let i = by_key
+                .get(&key)
+                .copied()
+                .or_else(|| self.followers.iter().position(|f| f.key == key));
+            if let Some(i) = i {
+                by_key.insert(key, i);
+                let f = &mut self.followers[i];
                 if f.path != path {
                     log::info!("{}: renamed to {}", f.path.display(), path.display());
                     f.source = events::json(&path.display().to_string());
@@ -658,11 +727,72 @@ impl Tailer {
         }
     }
 
+    /// Looks at just these paths (from file-system events that may have
+    /// added, removed or renamed files): what is there now, and whether
+    /// followers known by these paths are still there. The cheap form of
+    /// [`Tailer::rescan`] for the usual event; the poll still does full
+    /// looks, as the safety net.
+    pub fn look_at(&mut self, paths: &[PathBuf], now: Instant) {
+        for path in paths {
+            let known = |f: &Follower| f.path.as_os_str() == path.as_os_str();
+            if !self.patterns.matches(path) && !self.followers.iter().any(known) {
+                continue;
+            }
+            let meta = std::fs::metadata(path)
+                .ok()
+                .filter(|m| m.is_file() && self.patterns.matches(path));
+            let key = meta.as_ref().map(|m| (m.dev(), m.ino()));
+            // Followers that had this path and are no longer behind it.
+            for f in self
+                .followers
+                .iter_mut()
+                .filter(|f| f.path.as_os_str() == path.as_os_str() && Some(f.key) != key)
+            {
+                if f.gone.is_none() && !still_there(&f.path, f.key) {
+                    log::info!(
+                        "{}: gone from its path; reading it to its end",
+                        f.path.display()
+                    );
+                    f.gone = Some((now, now));
+                    f.seen_at.get_or_insert(now);
+                }
+            }
+            let Some(key) = key else { continue };
+            if self.skipped.contains(&key) {
+                continue;
+            }
+            if let Some(f) = self.followers.iter_mut().find(|f| f.key == key) {
+                f.gone = None;
+                if f.path != *path {
+                    log::info!("{}: renamed to {}", f.path.display(), path.display());
+                    f.source = events::json(&path.display().to_string());
+                    f.path = path.clone();
+                }
+                continue;
+            }
+            match Candidate::open(path) {
+                Ok(c) if c.compressed() => {
+                    self.skipped.insert(c.key);
+                }
+                Ok(c) => self.add_new(c, now),
+                Err(e) => log::warn!("{}: {}", path.display(), crate::source::describe(&e)),
+            }
+        }
+    }
+
     /// Notes that `path` changed at `at`. False when no follower has that
     /// path (a new file: the caller should rescan).
     pub fn changed(&mut self, path: &Path, at: Instant) -> bool {
         let mut known = false;
-        for f in self.followers.iter_mut().filter(|f| f.path == path) {
+        // Byte equality, not `Path`'s component-wise one: this runs for
+        // every file-system event. Spellings that differ only in form
+        // (`./a` and `a`) are "unknown" and cost a rescan, nothing more.
+        let path = path.as_os_str();
+        for f in self
+            .followers
+            .iter_mut()
+            .filter(|f| f.path.as_os_str() == path)
+        {
             known = true;
             if f.copy_of.is_none() {
                 f.seen_at = Some(f.seen_at.map_or(at, |s| s.min(at)));
@@ -725,15 +855,35 @@ impl Tailer {
         self.followers.iter().any(|f| f.more)
     }
 
-    /// A parked copy that grew was no copy: read it from its start.
+    /// A parked copy that changed is looked at again: it stays parked while
+    /// its content is still the start of the original's (a copy still
+    /// being written grows, and stays so); once it is longer than the
+    /// original or its last bytes differ, it was a new file that merely
+    /// began like the other one, and is read from its start.
     fn check_parked(&mut self, i: usize, now: Instant) -> io::Result<()> {
-        let f = &mut self.followers[i];
-        let Some((_, size)) = f.copy_of else {
+        let Some((original, parked_size)) = self.followers[i].copy_of else {
             return Ok(());
         };
-        if f.file.metadata()?.len() > size {
+        let size = self.followers[i].file.metadata()?.len();
+        if size == parked_size {
+            return Ok(());
+        }
+        let Some(o) = self.followers.iter().find(|o| o.key == original) else {
+            return Ok(());
+        };
+        let still_copy = ends_within(&self.followers[i].file, size, &o.file)?;
+        // Checked after the comparison, which a truncation may race with.
+        if !still_copy && has_lost_content(o) {
+            // The original lost its content: its next read releases the
+            // copy from where the original was.
+            return Ok(());
+        }
+        let f = &mut self.followers[i];
+        if still_copy {
+            f.copy_of = Some((original, size));
+        } else {
             log::info!(
-                "{}: grew, so it is not a copy; reading it from its beginning",
+                "{}: not a copy after all (it went on differently); reading it from its beginning",
                 f.path.display()
             );
             f.progress = Progress::START;

@@ -32,6 +32,7 @@ use crate::sink::summaries::{SummaryOpenError, SummaryOut};
 use follow::Tailer;
 use notify::{EventKind, RecursiveMode, Watcher};
 use patterns::{PatternError, Patterns};
+use std::collections::HashSet;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -249,10 +250,14 @@ async fn run_async(
         }
         let more = tailer.read_ready(Instant::now());
         if overflow.swap(false, Ordering::Relaxed) {
+            // Events were dropped: look at every file instead. The queued
+            // events say nothing a full look does not, so drop them too.
+            // No `continue`: under a flood this would starve the window
+            // ticker and the signals below.
+            while wake_rx.try_recv().is_ok() {}
             let now = Instant::now();
             tailer.rescan(now);
             tailer.poll(now);
-            continue;
         }
         tokio::select! {
             biased;
@@ -278,14 +283,21 @@ async fn run_async(
                 save(&tailer);
             }
             Some(first) = wake_rx.recv() => {
-                let mut rescan = false;
+                // Paths that may have appeared, gone or been renamed: looked
+                // at one by one (a full look per event would cost
+                // files × events when a thousand files are created).
+                let mut look: Vec<PathBuf> = Vec::new();
+                let mut seen: HashSet<PathBuf> = HashSet::new();
                 let mut wake = Some(first);
-                while let Some(w) = wake {
-                    rescan |= w.structural | !tailer.changed(&w.path, w.at);
+                while let Some(mut w) = wake {
+                    w.path = tailer.patterns().spelling(w.path);
+                    if (w.structural || !tailer.changed(&w.path, w.at)) && seen.insert(w.path.clone()) {
+                        look.push(w.path);
+                    }
                     wake = wake_rx.try_recv().ok();
                 }
-                if rescan {
-                    tailer.rescan(Instant::now());
+                if !look.is_empty() {
+                    tailer.look_at(&look, Instant::now());
                 }
             }
             _ = poll.tick() => {

@@ -35,6 +35,8 @@ enum Pattern {
 #[derive(Debug, Default)]
 pub struct Patterns {
     items: Vec<Pattern>,
+    /// Where relative patterns are relative to.
+    cwd: PathBuf,
 }
 
 fn is_glob(s: &str) -> bool {
@@ -76,7 +78,10 @@ impl Patterns {
                 items.push(Pattern::File(arg.clone()));
             }
         }
-        Ok(Patterns { items })
+        Ok(Patterns {
+            items,
+            cwd: std::env::current_dir().unwrap_or_default(),
+        })
     }
 
     /// Directories to watch, and whether recursively.
@@ -104,6 +109,33 @@ impl Patterns {
             Pattern::Dir(d) => path.parent() == Some(d.as_path()),
             Pattern::Glob { matcher, .. } => matcher.is_match(path),
         })
+    }
+
+    /// An event path in the spelling the patterns (and so the followers)
+    /// use: a watch on `.` reports `./app.log` for the pattern `app.log`.
+    /// The watcher reports absolute paths (`/srv/./app.log` for a watch
+    /// on `.`); relative patterns are matched in the spelling the user
+    /// gave, relative to the directory faultline was started in.
+    pub fn spelling(&self, path: PathBuf) -> PathBuf {
+        if self.matches(&path) {
+            return path;
+        }
+        let plain = without_dots(&path);
+        for (dir, _) in self.watch_dirs() {
+            let Ok(rest) = plain.strip_prefix(without_dots(&self.cwd.join(&dir))) else {
+                continue;
+            };
+            let given = dir.join(rest);
+            if self.matches(&given) {
+                return given;
+            }
+            if let Ok(bare) = given.strip_prefix(".")
+                && self.matches(bare)
+            {
+                return bare.to_path_buf();
+            }
+        }
+        path
     }
 
     /// The regular files the patterns match now, sorted, without repeats.
@@ -147,6 +179,13 @@ fn glob_depth(base: &Path, matcher: &GlobMatcher) -> usize {
         .count()
         .saturating_sub(base.components().count())
         .max(1)
+}
+
+/// `path` without its `.` components.
+fn without_dots(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
 }
 
 fn parent_dir(f: &Path) -> PathBuf {
