@@ -67,6 +67,7 @@ Examples:
   faultline tail /var/log/app/*.log
   faultline tail --state-dir /var/lib/faultline --summaries /var/log/faultline/summaries.jsonl '/var/log/app/app.log*'
   faultline tail --from beginning --interval 1m --events - app.log
+  faultline tail --metrics-addr :9464 --summaries https://alerts.example/faultline '/var/log/app/*.log'
   kubectl logs -f deploy/api | faultline tail -")]
     Tail(TailArgs),
     /// What the catalog says about codes: service, status, category, message, description, remedy.
@@ -148,9 +149,20 @@ pub struct TailArgs {
     /// Length of a summary window.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub interval: std::time::Duration,
-    /// Where summaries go: a file (appended to), or `-` for stdout.
-    #[arg(long, value_name = "FILE|-", default_value = "-")]
+    /// Where summaries go: a file (appended to), `-` for stdout, or an
+    /// http:// or https:// URL that each summary is POSTed to as JSON
+    /// (retried with backoff; a slow or dead endpoint never delays reading:
+    /// beyond a bounded queue the oldest summaries are dropped and counted).
+    #[arg(long, value_name = "FILE|-|URL", default_value = "-")]
     pub summaries: String,
+    /// Summaries queued at most for a URL (tests shrink it).
+    #[arg(long, value_name = "N", default_value_t = crate::sink::post::PostConfig::DEFAULT_QUEUE, hide = true)]
+    pub summaries_queue: usize,
+    /// Serve Prometheus metrics at http://ADDR/metrics. Without a host
+    /// (`:9464`) it is loopback only; give the address to serve others,
+    /// e.g. 0.0.0.0:9464 for every interface.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<crate::metrics::MetricsAddr>,
     /// Also write every hit as a JSON line, with the time it was found.
     #[arg(long, value_name = "FILE|-")]
     pub events: Option<PathBuf>,

@@ -10,7 +10,8 @@
 //! ```
 //!
 //! plus [`catalog`], what is known about each code. Matching, enrichment and
-//! aggregation are plain synchronous code.
+//! aggregation are plain synchronous code; `tail` adds an async shell, and
+//! [`metrics`] and the HTTP summaries sink talk to alerting systems.
 
 pub mod aggregate;
 pub mod catalog;
@@ -18,6 +19,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod explain;
 pub mod matcher;
+pub mod metrics;
 pub mod scan;
 pub mod search;
 pub mod sink;

@@ -15,11 +15,16 @@
 //! size. A summary lists the top [`UNKNOWN_CODES_LISTED`] unknown codes and
 //! counts the rest in `unknown_codes_other`.
 //!
+//! When `tail` serves metrics, every count also goes to the live
+//! [`Feed`] of [`crate::metrics`] (atomics, no locks), so that Prometheus
+//! sees hits as they are found rather than window by window.
+//!
 //! [`close`]: WindowAggregator::close
 
 use crate::aggregate::{Counts, unknown_code_text};
 use crate::catalog::{Catalog, Category, CodeId};
 use crate::matcher::{Matcher, UnknownCode};
+use crate::metrics::Feed;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -85,6 +90,8 @@ pub struct WindowAggregator {
     /// Microseconds, 1 µs to 1 hour, 3 significant digits (fixed memory).
     latency: hdrhistogram::Histogram<u64>,
     totals: Totals,
+    /// The metrics of the tail on this thread, if it serves any.
+    feed: Option<Feed>,
 }
 
 const LATENCY_MAX_US: u64 = 3_600_000_000;
@@ -101,6 +108,7 @@ impl WindowAggregator {
             latency: hdrhistogram::Histogram::new_with_bounds(1, LATENCY_MAX_US, 3)
                 .expect("static histogram bounds are valid"),
             totals,
+            feed: Feed::current(),
         }
     }
 
@@ -108,12 +116,18 @@ impl WindowAggregator {
     pub fn known(&mut self, id: CodeId, latency: Duration) {
         self.counts.add_known(id);
         self.record_latency(latency);
+        if let Some(f) = &mut self.feed {
+            f.known(id, latency);
+        }
     }
 
     #[inline]
     pub fn unknown(&mut self, code: UnknownCode, latency: Duration) {
         self.counts.add_unknown(code);
         self.record_latency(latency);
+        if let Some(f) = &mut self.feed {
+            f.unknown(code.prefix, latency);
+        }
     }
 
     fn record_latency(&mut self, latency: Duration) {
@@ -126,6 +140,9 @@ impl WindowAggregator {
     pub fn read(&mut self, bytes: u64, lines: u64) {
         self.bytes += bytes;
         self.lines += lines;
+        if let Some(f) = &self.feed {
+            f.read(bytes, lines);
+        }
     }
 
     /// The totals including the open window.

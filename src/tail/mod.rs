@@ -11,8 +11,13 @@
 //! busy polling.
 //!
 //! Shutdown (SIGINT/SIGTERM): stop reading, write the last (partial)
-//! window, save the state, exit 0. SIGHUP reloads the `--catalog` files;
-//! a bad catalog is reported and the old one kept.
+//! window, save the state, give summaries queued for a URL a short time to
+//! go out, exit 0. SIGHUP reloads the `--catalog` files; a bad catalog is
+//! reported and the old one kept.
+//!
+//! With `--metrics-addr`, [`Metrics`] serves Prometheus from its own
+//! thread; the window aggregator feeds its counters hit by hit, and this
+//! loop tells it the number of files followed and catalog changes.
 
 pub mod follow;
 pub mod patterns;
@@ -21,6 +26,8 @@ use crate::catalog::Catalog;
 use crate::checkpoint::{CheckpointError, CheckpointStore};
 use crate::cli::{StartFrom, TailArgs};
 use crate::matcher::MatcherError;
+use crate::metrics::{Metrics, ServeError};
+use crate::sink::post::PostConfig;
 use crate::sink::summaries::{SummaryOpenError, SummaryOut};
 use follow::Tailer;
 use notify::{EventKind, RecursiveMode, Watcher};
@@ -44,6 +51,8 @@ pub enum TailError {
     Summaries(#[from] SummaryOpenError),
     #[error(transparent)]
     Matcher(#[from] MatcherError),
+    #[error(transparent)]
+    Metrics(#[from] ServeError),
     #[error("cannot open the events file {path}: {source}")]
     Events { path: PathBuf, source: io::Error },
     #[error("cannot start the tail engine: {0}")]
@@ -135,7 +144,15 @@ async fn run_async(
                 })?,
         )),
     };
-    let mut summaries = SummaryOut::open(&args.summaries)?;
+    let mut summaries = SummaryOut::open_with(
+        &args.summaries,
+        PostConfig::for_interval(args.interval, args.summaries_queue),
+    )?;
+    // Before the tailer: its window aggregator takes up the feed.
+    let metrics = match &args.metrics_addr {
+        Some(addr) => Some(Metrics::start(addr, &catalog, summaries.delivery())?),
+        None => None,
+    };
     let mut tailer = Tailer::new(
         catalog,
         patterns,
@@ -228,6 +245,9 @@ async fn run_async(
     };
 
     loop {
+        if let Some(m) = &metrics {
+            m.set_files_watched(tailer.files_watched());
+        }
         let more = tailer.read_ready(Instant::now());
         if overflow.swap(false, Ordering::Relaxed) {
             // Events were dropped: look at every file instead. The queued
@@ -247,6 +267,9 @@ async fn run_async(
                 Ok(catalog) => match tailer.reload(catalog, SystemTime::now()) {
                     Ok(summary) => {
                         log::info!("catalog reloaded");
+                        if let Some(m) = &metrics {
+                            m.catalog_changed(tailer.catalog());
+                        }
                         summaries.write(&summary).map_err(TailError::WriteSummary)?;
                         save(&tailer);
                     }
@@ -299,6 +322,7 @@ async fn run_async(
     let summary = tailer.close_window(SystemTime::now());
     summaries.write(&summary).map_err(TailError::WriteSummary)?;
     save(&tailer);
+    summaries.finish();
     Ok(())
 }
 

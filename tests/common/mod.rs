@@ -4,6 +4,8 @@
 //! same bytes, with the SPEC's boundary rule written as lookarounds).
 #![allow(dead_code)]
 
+pub mod services;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,216 @@
+//! The `/metrics` HTTP server: hyper's HTTP/1 on a single-threaded tokio
+//! runtime of its own thread. Its own thread because the tail's task keeps
+//! its runtime busy for as long as files have data to read; a scrape must
+//! be answered then too, and must never delay the reading.
+//!
+//! `GET /metrics` (and `HEAD`) answers the exposition, OpenMetrics when
+//! the `Accept` header asks for it (Prometheus does), Prometheus text
+//! 0.0.4 otherwise; `/` a line of help; anything else 404. Resources stay
+//! bounded: at most [`MAX_CONNECTIONS`] connections, each with a deadline
+//! for its request headers.
+
+use super::addr::MetricsAddr;
+use super::text;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{ACCEPT, ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use prometheus_client::registry::Registry;
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// Connections served at once; more are closed at once. Prometheus uses
+/// one; a few more leave room for people with curl.
+pub const MAX_CONNECTIONS: usize = 16;
+/// A client that has not sent its request headers by then is cut off.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The causes are in the messages, not chained as sources: `main` prints
+/// the chain too, and would say them twice.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot serve metrics on {addr}: {error}{}", bind_hint(.error))]
+    Bind { addr: SocketAddr, error: io::Error },
+    #[error("cannot start the metrics server: {0}")]
+    Start(io::Error),
+}
+
+/// What the user can do about a failed bind.
+fn bind_hint(e: &io::Error) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::AddrInUse => {
+            " (another process, perhaps another faultline, listens there); stop it or choose another port with --metrics-addr"
+        }
+        io::ErrorKind::PermissionDenied => {
+            " (ports below 1024 need privileges); choose a port above 1023 with --metrics-addr, e.g. :9464"
+        }
+        io::ErrorKind::AddrNotAvailable => {
+            " (no interface of this host has that address); give one of its addresses, :PORT for loopback or 0.0.0.0:PORT for all"
+        }
+        _ => "",
+    }
+}
+
+pub struct Server {
+    addr: SocketAddr,
+    cancel: CancellationToken,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Binds now, so that a bad address is an error at start-up, and
+    /// serves from a new thread until dropped.
+    pub fn start(addr: &MetricsAddr, registry: Registry) -> Result<Server, ServeError> {
+        let bind_err = |error| ServeError::Bind {
+            addr: addr.0,
+            error,
+        };
+        let listener = std::net::TcpListener::bind(addr.0).map_err(bind_err)?;
+        listener.set_nonblocking(true).map_err(ServeError::Start)?;
+        let local = listener.local_addr().map_err(ServeError::Start)?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ServeError::Start)?;
+        let cancel = CancellationToken::new();
+        let token = cancel.clone();
+        let registry = Arc::new(registry);
+        let thread = std::thread::Builder::new()
+            .name("faultline-metrics".into())
+            .spawn(move || rt.block_on(serve(listener, registry, token)))
+            .map_err(ServeError::Start)?;
+        log::info!("serving metrics at http://{local}/metrics");
+        Ok(Server {
+            addr: local,
+            cancel,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+        if let Some(t) = self.thread.take() {
+            // Returns promptly: the accept loop ends at once, and dropping
+            // the runtime drops the connections.
+            let _ = t.join();
+        }
+    }
+}
+
+async fn serve(
+    listener: std::net::TcpListener,
+    registry: Arc<Registry>,
+    cancel: CancellationToken,
+) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(l) => l,
+        Err(e) => {
+            log::error!("metrics server: {e}");
+            return;
+        }
+    };
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let accepted = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = listener.accept() => r,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors, most likely: let some close.
+                log::warn!("metrics server: accepting a connection: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            log::debug!("metrics server: {MAX_CONNECTIONS} connections open; closing a new one");
+            continue;
+        };
+        let registry = registry.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let response = respond(&registry, &req);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(e) = conn.await {
+                log::debug!("metrics server: connection: {e}");
+            }
+            drop(slot);
+        });
+    }
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn respond<B>(registry: &Registry, req: &Request<B>) -> Response<Full<Bytes>> {
+    match req.uri().path() {
+        "/metrics" => {}
+        "/" => {
+            return plain(
+                StatusCode::OK,
+                "faultline: Prometheus metrics are at /metrics\n",
+            );
+        }
+        _ => {
+            return plain(
+                StatusCode::NOT_FOUND,
+                "not found; metrics are at /metrics\n",
+            );
+        }
+    }
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut r = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed; use GET\n",
+        );
+        r.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    let mut exposition = String::with_capacity(64 * 1024);
+    if prometheus_client::encoding::text::encode(&mut exposition, registry).is_err() {
+        return plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encoding the metrics failed\n",
+        );
+    }
+    let accept = req.headers().get(ACCEPT).and_then(|v| v.to_str().ok());
+    let (body, content_type) = if text::wants_openmetrics(accept) {
+        (exposition, text::OPENMETRICS)
+    } else {
+        (text::to_prometheus(&exposition), text::PROMETHEUS)
+    };
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
