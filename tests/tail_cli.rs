@@ -106,7 +106,8 @@ impl Agent {
     fn start(dir: &Path, extra: &[&str], patterns: &[&str]) -> Agent {
         let summaries = dir.join("summaries.jsonl");
         let before = self::summaries(&summaries).len();
-        let stderr = dir.join(format!("stderr.{before}.log"));
+        // Not `*.log`: an agent must not follow its own diagnostics.
+        let stderr = dir.join(format!("agent-stderr.{before}.txt"));
         // FAULTLINE_TEST_LOG=debug shows why an agent did what it did
         // (printed when a test fails).
         let level = std::env::var("FAULTLINE_TEST_LOG").unwrap_or_else(|_| "info".into());

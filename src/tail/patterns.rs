@@ -7,7 +7,7 @@
 //! files directly in it. Anything else is a file, which need not exist yet:
 //! its directory is watched so it is picked up when it appears.
 
-use globset::{Glob, GlobMatcher};
+use globset::{GlobBuilder, GlobMatcher};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +49,12 @@ impl Patterns {
         for arg in args {
             let text = arg.to_string_lossy();
             if is_glob(&text) {
-                let matcher = Glob::new(&text)
+                // `*` stays within one path component (only `**` crosses
+                // `/`), as in a shell: `*.log` must not match the absolute
+                // `/srv/./app.log` a watcher reports, nor `sub/app.log`.
+                let matcher = GlobBuilder::new(&text)
+                    .literal_separator(true)
+                    .build()
                     .map_err(|e| PatternError {
                         pattern: text.to_string(),
                         reason: e.kind().to_string(),
@@ -260,6 +265,34 @@ mod tests {
         assert!(p.matches(&root.join("later.log")));
         assert!(p.matches(&root.join("new-in-dir.log")));
         assert!(!p.matches(&root.join("sub/x.log")));
+    }
+
+    #[test]
+    fn watcher_paths_take_the_relative_spelling_of_the_patterns() {
+        let p = Patterns {
+            cwd: PathBuf::from("/srv"),
+            ..Patterns::parse(&[PathBuf::from("*.log*"), PathBuf::from("logs/*.log")]).unwrap()
+        };
+        // `*` does not cross `/`: the absolute path is not matched as given.
+        assert!(!p.matches(Path::new("/srv/./app.log")));
+        assert!(!p.matches(Path::new("sub/app.log")));
+        assert_eq!(
+            p.spelling("/srv/./app.log".into()),
+            PathBuf::from("app.log")
+        );
+        assert_eq!(
+            p.spelling("/srv/./app.log.1".into()),
+            PathBuf::from("app.log.1")
+        );
+        assert_eq!(
+            p.spelling("/srv/logs/a.log".into()),
+            PathBuf::from("logs/a.log")
+        );
+        // Not ours: left alone.
+        assert_eq!(
+            p.spelling("/elsewhere/a.log".into()),
+            PathBuf::from("/elsewhere/a.log")
+        );
     }
 
     #[test]
