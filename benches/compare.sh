@@ -1,41 +1,76 @@
 #!/usr/bin/env bash
-# Side-by-side whole-process timing of the engine, ripgrep and GNU grep over
-# one generated file from the page cache (see benches/NOTES.md).
+# Whole-process timings of `faultline scan` side by side with ripgrep and
+# GNU grep over the same generated file, in the same run (the figures in
+# README.md, "Performance"; method in benches/NOTES.md).
+#
 #   benches/compare.sh [FILE] [ROUNDS]
-# Generates FILE (1 GiB, seed 7) when missing. Prints every run; the
-# per-tool minimum is the figure to quote on a shared, noisy machine.
+#
+# FILE (default /tmp/faultline-bench-1g.log: 1 GiB, seed 7) is generated
+# when missing, with its .gz and .zst beside it. Each round times every
+# command once, reading from the page cache; the minimum per command over
+# the rounds is the figure to quote on a shared machine, and every run is
+# printed. Then, once: compressed inputs beside their decompressor alone,
+# and peak memory (/usr/bin/time -v) for FILE and for one 1 GiB line.
+# Needs: bc, gzip, zstd, GNU time (apt-get install -y time), rg 15
+# (`cargo install ripgrep`; set RG=... to pick one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 F=${1:-/tmp/faultline-bench-1g.log}
 ROUNDS=${2:-5}
-C=fixtures/matcher/codes.txt
+C=fixtures/matcher/codes.txt # the catalog's 589 codes, one per line
 RG=${RG:-$(command -v rg || echo ~/.cargo/bin/rg)}
-cargo build --release -q --example genlog --example scanbench
+FL=./target/release/faultline
+cargo build --release -q --bin faultline --example genlog
 [ -f "$F" ] || ./target/release/examples/genlog --bytes 1G --seed 7 -o "$F"
-cat "$F" > /dev/null   # into the page cache
+[ -f "$F.gz" ] || gzip -c -6 "$F" > "$F.gz"
+[ -f "$F.zst" ] || zstd -q -3 -c "$F" > "$F.zst"
+cat "$F" "$F.gz" "$F.zst" > /dev/null # into the page cache
 SIZE=$(stat -c %s "$F")
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 declare -A best
-run() {   # name, command...; output goes to a file: grep quits early on /dev/null
-  local name=$1; shift
+run() { # name, bytes, command...; output to a file: grep quits early on /dev/null
+  local name=$1 bytes=$2
+  shift 2
   local t0 t1 t
   t0=$EPOCHREALTIME
   "$@" > "$OUT"
   t1=$EPOCHREALTIME
   t=$(echo "$t1 - $t0" | bc -l)
-  printf '%-34s %6.3f s  %6.2f GB/s\n' "$name" "$t" "$(echo "$SIZE / $t / 1000000000" | bc -l)"
-  if [ -z "${best[$name]:-}" ] || (( $(echo "$t < ${best[$name]}" | bc -l) )); then best[$name]=$t; fi
+  printf '%-40s %7.3f s  %6.2f GB/s\n' "$name" "$t" "$(echo "$bytes / $t / 1000000000" | bc -l)"
+  if [ -z "${best[$name]:-}" ] || (($(echo "$t < ${best[$name]}" | bc -l))); then best[$name]=$t; fi
 }
+# Decompressors alone write to /dev/null: 1 GiB written to a file each
+# round would leave writeback running under the next round's timings.
+discard() { "$@" > /dev/null; }
+echo "file: $F ($SIZE bytes); $("$RG" --version | head -1); $(grep --version | head -1)"
 for ((i = 1; i <= ROUNDS; i++)); do
-  run "engine reader (read 256K)" ./target/release/examples/scanbench "$F"
-  run "engine mmap" ./target/release/examples/scanbench "$F" --mmap
-  run "rg -c -F -f" "$RG" -c -F -f "$C" "$F"
-  run "rg --no-mmap -c -F -f" "$RG" --no-mmap -c -F -f "$C" "$F"
-  run "LC_ALL=C grep -c -F -f" env LC_ALL=C grep -c -F -f "$C" "$F"
-  run "grep -c -F -f (LANG=$LANG)" grep -c -F -f "$C" "$F"
+  run "faultline scan --threads 1" "$SIZE" "$FL" scan --threads 1 --format json "$F"
+  run "faultline scan --threads 1 --no-mmap" "$SIZE" "$FL" scan --threads 1 --no-mmap --format json "$F"
+  run "faultline scan --threads 2 F F (2 files)" "$((2 * SIZE))" "$FL" scan --threads 2 --format json "$F" "$F"
+  run "rg -c -F -f" "$SIZE" "$RG" -c -F -f "$C" "$F"
+  run "LC_ALL=C grep -c -F -f" "$SIZE" env LC_ALL=C grep -c -F -f "$C" "$F"
+  run "grep -c -F -f (LANG=${LANG:-unset})" "$SIZE" grep -c -F -f "$C" "$F"
+  run "faultline scan F.gz" "$SIZE" "$FL" scan --format json "$F.gz"
+  run "gzip -dc F.gz > /dev/null" "$SIZE" discard gzip -dc "$F.gz"
+  run "faultline scan F.zst" "$SIZE" "$FL" scan --format json "$F.zst"
+  run "zstd -dc F.zst > /dev/null" "$SIZE" discard zstd -q -dc "$F.zst"
 done
-echo "--- minimum of $ROUNDS rounds"
+echo "--- minimum of $ROUNDS rounds (GB/s of uncompressed bytes)"
 for k in "${!best[@]}"; do
-  printf '%-34s %6.3f s  %6.2f GB/s\n' "$k" "${best[$k]}" "$(echo "$SIZE / ${best[$k]} / 1000000000" | bc -l)"
+  b=$SIZE
+  [[ $k == *"2 files"* ]] && b=$((2 * SIZE))
+  printf '%-40s %7.3f s  %6.2f GB/s\n' "$k" "${best[$k]}" "$(echo "$b / ${best[$k]} / 1000000000" | bc -l)"
 done | sort -k1,1
+if [ -x /usr/bin/time ]; then
+  echo "--- peak memory"
+  rss() { /usr/bin/time -v "$@" 2>&1 > /dev/null | awk -F': ' '/Maximum resident/ {print $2 " KiB"}'; }
+  echo "faultline scan --threads 1 F:          $(rss "$FL" scan --threads 1 --format json "$F")"
+  echo "faultline scan --threads 1 --no-mmap F: $(rss "$FL" scan --threads 1 --no-mmap --format json "$F")"
+  echo "rg -c -F -f F:                          $(rss "$RG" -c -F -f "$C" "$F")"
+  LINE=$(mktemp --suffix=.log)
+  head -c "$SIZE" "$F" | tr '\n' ' ' > "$LINE" # one line of 1 GiB, no LF
+  echo "faultline scan, one 1 GiB line:         $(rss "$FL" scan --threads 1 --format json "$LINE")"
+  echo "faultline scan --no-mmap, one line:     $(rss "$FL" scan --threads 1 --no-mmap --format json "$LINE")"
+  rm -f "$LINE"
+fi

@@ -31,7 +31,10 @@ fn bench_file(codes: &[String]) -> (PathBuf, u64) {
         .map(|s| loggen::parse_size(&s).expect("FAULTLINE_BENCH_BYTES: a size like 1G or 256M"))
         .unwrap_or(1 << 30);
     let path = std::env::temp_dir().join(format!("faultline-scan-bench-{bytes}.log"));
-    if std::fs::metadata(&path).map(|m| m.len() < bytes as u64).unwrap_or(true) {
+    if std::fs::metadata(&path)
+        .map(|m| m.len() < bytes as u64)
+        .unwrap_or(true)
+    {
         // Written in pieces so generating 1 GiB does not take 1 GiB of RAM.
         let mut g = loggen::LogGen::new(7, codes, 3);
         let tmp = path.with_extension("partial");
@@ -66,18 +69,33 @@ fn benches(c: &mut Criterion) {
     };
     // The exact figures are those of a first run, so every iteration is
     // checked against it: a faster scan that counts differently fails.
-    let reference = scan(&catalog, &[path.clone()], &options(1, true), None).unwrap();
-    assert!(reference.report.hits > 1000, "too few hits to mean anything");
+    let reference = scan(
+        &catalog,
+        std::slice::from_ref(&path),
+        &options(1, true),
+        None,
+    )
+    .unwrap();
+    assert!(
+        reference.report.hits > 1000,
+        "too few hits to mean anything"
+    );
 
     let mut g = c.benchmark_group("scan");
     g.sample_size(10)
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5));
+        .measurement_time(Duration::from_secs(10));
     g.throughput(Throughput::Bytes(len));
     for (name, mmap) in [("1_thread_mmap", true), ("1_thread_read", false)] {
         g.bench_function(name, |b| {
             b.iter(|| {
-                let out = scan(&catalog, &[path.clone()], &options(1, mmap), None).unwrap();
+                let out = scan(
+                    &catalog,
+                    std::slice::from_ref(&path),
+                    &options(1, mmap),
+                    None,
+                )
+                .unwrap();
                 assert_eq!(out.report.hits, reference.report.hits);
                 out
             })

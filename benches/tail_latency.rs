@@ -11,6 +11,7 @@
 //! Run: `cargo bench --bench tail_latency` (about 30 s; `LINES=N` changes the
 //! number of lines per tool, default 1000). Needs `tail` and `grep`.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -49,37 +50,77 @@ fn stats(mut ms: Vec<f64>) -> Stats {
     }
 }
 
-/// Runs `child` (whose stdout carries one line per hit, containing
-/// `seq=N `) while a writer appends `lines` lines to `log`; returns the
-/// latencies in milliseconds.
-fn measure(mut child: Child, log: &Path, lines: usize, seed: u64) -> Vec<f64> {
+/// Stops `child` and, when it leads one, its process group (the pipeline).
+fn stop(child: &mut Child) {
+    // SAFETY: kill(2) on our own child's pid and the group it may lead.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGTERM);
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let _ = child.wait();
+}
+
+/// How a tool's output line names the written line it reports.
+#[derive(Clone, Copy)]
+enum Output {
+    /// The line itself, with its `seq=N` (grep).
+    Text,
+    /// A JSON event with the byte `offset` of the code (faultline).
+    Event,
+}
+
+/// The number after `key` in `line`.
+fn number_after(line: &str, key: &str) -> Option<u64> {
+    let rest = line.split(key).nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Runs `child` (whose stdout carries one line per hit) while a writer
+/// appends `lines` lines to `log`; returns the latencies in milliseconds.
+fn measure(mut child: Child, log: &Path, output: Output, lines: usize, seed: u64) -> Vec<f64> {
     let stdout = child.stdout.take().unwrap();
     let arrivals: Arc<Mutex<Vec<Option<Instant>>>> = Arc::new(Mutex::new(vec![None; lines + 1]));
+    // The byte offset of each written line's code, and its sequence number:
+    // recorded before the write, so the reader always finds it.
+    let code_at: Arc<Mutex<HashMap<u64, usize>>> = Arc::default();
     let reader = {
         let arrivals = arrivals.clone();
+        let code_at = code_at.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 let now = Instant::now();
-                if let Some(rest) = line.split("seq=").nth(1) {
-                    let n: usize = rest
-                        .split(|c: char| !c.is_ascii_digit())
-                        .next()
-                        .unwrap()
-                        .parse()
-                        .unwrap();
+                let seq = match output {
+                    Output::Text => number_after(&line, "seq=").map(|n| n as usize),
+                    Output::Event => number_after(&line, "\"offset\":")
+                        .and_then(|o| code_at.lock().unwrap().get(&o).copied()),
+                };
+                if let Some(n) = seq {
                     arrivals.lock().unwrap()[n].get_or_insert(now);
                 }
             }
         })
     };
     let mut f = std::fs::OpenOptions::new().append(true).open(log).unwrap();
+    let mut size = f.metadata().unwrap().len();
+    let mut append = |seq: usize, line: &str| {
+        let code = line.find("code=").unwrap() as u64 + "code=".len() as u64;
+        code_at.lock().unwrap().insert(size + code, seq);
+        f.write_all(line.as_bytes()).unwrap();
+        size += line.len() as u64;
+    };
     // Line 0 is a warm-up: wait until the tool shows it, so it is ready.
     let deadline = Instant::now() + Duration::from_secs(10);
     while arrivals.lock().unwrap()[0].is_none() {
-        f.write_all(b"warm-up seq=0 code=Ecs.0013\n").unwrap();
+        append(0, "warm-up seq=0 code=Ecs.0013\n");
         std::thread::sleep(Duration::from_millis(200));
-        assert!(Instant::now() < deadline, "the tool never answered");
+        if Instant::now() >= deadline {
+            stop(&mut child);
+            panic!("the tool never answered");
+        }
     }
     let mut rng = Rng(seed | 1);
     let mut written = vec![None; lines + 1];
@@ -87,7 +128,7 @@ fn measure(mut child: Child, log: &Path, lines: usize, seed: u64) -> Vec<f64> {
         std::thread::sleep(Duration::from_micros(1000 + rng.below(19_000)));
         let line =
             format!("2026-11-23T10:00:00Z ERROR req failed seq={i} code=Ecs.0013 retrying\n");
-        f.write_all(line.as_bytes()).unwrap();
+        append(i, &line);
         *at = Some(Instant::now());
     }
     // Let the last lines arrive, then stop the tool.
@@ -95,12 +136,7 @@ fn measure(mut child: Child, log: &Path, lines: usize, seed: u64) -> Vec<f64> {
     while arrivals.lock().unwrap()[1..].iter().any(Option::is_none) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    // SAFETY: kill(2) on our own child's pid.
-    unsafe {
-        libc::kill(-(child.id() as i32), libc::SIGTERM);
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let _ = child.wait();
+    stop(&mut child);
     let _ = reader.join();
     let arrivals = arrivals.lock().unwrap();
     let mut ms = Vec::new();
@@ -151,7 +187,7 @@ fn main() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let ours = stats(measure(child, &log, lines, 7));
+    let ours = stats(measure(child, &log, Output::Event, lines, 7));
 
     let log2 = dir.path().join("grep.log");
     std::fs::write(&log2, b"").unwrap();
@@ -164,7 +200,7 @@ fn main() {
     cmd.args(["-c", &pipeline]).stdout(Stdio::piped());
     // Its own process group, so both ends of the pipeline are stopped.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let theirs = stats(measure(cmd.spawn().unwrap(), &log2, lines, 7));
+    let theirs = stats(measure(cmd.spawn().unwrap(), &log2, Output::Text, lines, 7));
 
     println!("write-to-event latency, {lines} lines at random 1-20 ms intervals (ms):");
     println!(

@@ -177,6 +177,11 @@ pub struct TailArgs {
     /// (a safety net for file systems that miss events).
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub poll_interval: std::time::Duration,
+    /// Do not ask the kernel for file-system events; find changes by the
+    /// poll alone (for network file systems that deliver none). Latency is
+    /// then up to one --poll-interval.
+    #[arg(long)]
+    pub no_file_events: bool,
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

@@ -422,6 +422,47 @@ fn files_that_appear_later_are_read_from_their_beginning_and_compressed_ones_ski
     stop_and_check(agent, &w);
 }
 
+/// Without file-system events the poll alone must see appends, new files
+/// and renames, also after the directories have been still long enough
+/// (over 2 s) for the poll to stop listing them on every tick.
+#[test]
+fn without_file_events_the_poll_alone_finds_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut rng = Rng::new(8);
+    let mut w = Written::default();
+    std::fs::write(d.join("app.log"), b"").unwrap();
+    let agent = Agent::start(d, &["--no-file-events"], &["app.log*"]);
+    let still = Duration::from_millis(2500);
+    std::thread::sleep(still);
+    append_chunked(
+        &d.join("app.log"),
+        &lines(&mut rng, 40, &mut w),
+        &mut rng,
+        Duration::ZERO,
+    );
+    std::thread::sleep(still);
+    // Rotation by rename, then a new file with the old name.
+    std::fs::rename(d.join("app.log"), d.join("app.log.1")).unwrap();
+    append_chunked(
+        &d.join("app.log"),
+        &lines(&mut rng, 30, &mut w),
+        &mut rng,
+        Duration::ZERO,
+    );
+    std::thread::sleep(still);
+    // A file that appears after a still period is read from its beginning.
+    std::fs::write(d.join("app.log.extra"), lines(&mut rng, 20, &mut w)).unwrap();
+    std::thread::sleep(still);
+    append_chunked(
+        &d.join("app.log.1"),
+        &lines(&mut rng, 10, &mut w),
+        &mut rng,
+        Duration::ZERO,
+    );
+    stop_and_check(agent, &w);
+}
+
 #[test]
 fn a_file_deleted_while_being_read_is_read_to_its_end() {
     let dir = tempfile::tempdir().unwrap();

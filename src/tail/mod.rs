@@ -166,7 +166,9 @@ async fn run_async(
     // Watch before the first look, so nothing written in between is missed.
     let (wake_tx, mut wake_rx) = mpsc::channel::<Wake>(WAKE_QUEUE);
     let overflow = Arc::new(AtomicBool::new(false));
-    let mut watcher = {
+    let mut watcher = if args.no_file_events {
+        Err(notify::Error::generic("--no-file-events"))
+    } else {
         let overflow = overflow.clone();
         notify::recommended_watcher(move |res: notify::Result<notify::Event>| match res {
             Ok(ev) => {
@@ -233,6 +235,7 @@ async fn run_async(
     let start = tokio::time::Instant::now();
     let mut window = tokio::time::interval_at(start + args.interval, args.interval);
     let mut poll = tokio::time::interval_at(start + args.poll_interval, args.poll_interval);
+    let mut listed = None;
     window.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
@@ -303,7 +306,14 @@ async fn run_async(
             _ = poll.tick() => {
                 let now = Instant::now();
                 watch_dirs(&tailer, &mut watched);
-                tailer.rescan(now);
+                // Listing a directory of 1,000 idle files each second is
+                // most of an idle agent's CPU; skip it while no watched
+                // directory changed.
+                let stamp = tailer.patterns().listing_stamp();
+                if stamp.is_none() || stamp != listed {
+                    tailer.rescan(now);
+                    listed = stamp;
+                }
                 tailer.poll(now);
             }
             chunk = recv_stdin(&mut stdin_rx) => match chunk {

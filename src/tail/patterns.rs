@@ -31,6 +31,9 @@ enum Pattern {
     },
 }
 
+/// See [`Patterns::listing_stamp`].
+pub type ListingStamp = Option<(u64, i64, i64)>;
+
 /// The patterns of a `tail` command line.
 #[derive(Debug, Default)]
 pub struct Patterns {
@@ -105,6 +108,41 @@ impl Patterns {
         dirs.sort();
         dirs.dedup();
         dirs
+    }
+
+    /// What the poll compares to skip listing directories that did not
+    /// change: each watched directory's modification time (creating,
+    /// deleting or renaming a file in it changes that) and, for a file
+    /// pattern, the identity of the file it leads to (a symlink may be
+    /// pointed elsewhere without its directory changing). `None` when a
+    /// recursive glob makes it not enough, or when a directory changed in
+    /// the last two seconds (timestamps are coarse on some file systems: a
+    /// file created in the same tick as the last change would not move the
+    /// time): then the poll lists again.
+    pub fn listing_stamp(&self) -> Option<Vec<ListingStamp>> {
+        use std::os::unix::fs::MetadataExt;
+        let recent = std::time::SystemTime::now() - std::time::Duration::from_secs(2);
+        let mut out = Vec::new();
+        for (dir, recursive) in self.watch_dirs() {
+            if recursive {
+                return None;
+            }
+            let m = std::fs::metadata(&dir).ok();
+            if m.as_ref()
+                .and_then(|m| m.modified().ok())
+                .is_some_and(|t| t >= recent)
+            {
+                return None;
+            }
+            out.push(m.map(|m| (m.ino(), m.mtime(), m.mtime_nsec())));
+        }
+        for p in &self.items {
+            if let Pattern::File(f) = p {
+                let m = std::fs::metadata(f).ok();
+                out.push(m.map(|m| (m.ino(), m.dev() as i64, 0)));
+            }
+        }
+        Some(out)
     }
 
     /// Whether `path` is one the patterns follow.
