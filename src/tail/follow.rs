@@ -19,7 +19,10 @@
 //! - Truncation in place and copytruncate: the size drops below the read
 //!   position, or the bytes before the position changed (the file was
 //!   truncated and has grown past the position since). The file is read
-//!   again from its start.
+//!   again from its start. Every `read(2)` of a follower also reads the
+//!   bytes before its position and compares them ([`CheckedReader`]), so a
+//!   truncation and rewrite that falls between two reads, or between a
+//!   read and the next look, is caught too and never read as a continuation.
 //! - A new file whose content up to a follower's position is that
 //!   follower's (`head` and `before` match) is a *copy* of it (the copy of
 //!   copytruncate). It is parked, not read: once the original is truncated
@@ -257,10 +260,128 @@ fn read_at_most(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
 
 /// The fingerprint of the bytes just before `offset`.
 fn before_at(file: &File, offset: u64) -> io::Result<Fingerprint> {
+    Ok(Fingerprint::of(&bytes_before(file, offset)?))
+}
+
+/// The file's bytes (up to FINGERPRINT_BYTES) just before `offset`.
+fn bytes_before(file: &File, offset: u64) -> io::Result<Vec<u8>> {
     let len = offset.min(FINGERPRINT_BYTES as u64);
     let mut buf = vec![0; len as usize];
     let n = read_at_most(file, offset - len, &mut buf)?;
-    Ok(Fingerprint::of(&buf[..n]))
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// Reads a followed file onward from a position, proving with every
+/// `read(2)` that the bytes just before the position are still the ones
+/// that were read there: each call asks for those bytes too and compares
+/// them. A file truncated and written again between two looks (copytruncate
+/// followed by new writes) is then caught whenever it happens — before the
+/// first read of a round, between two reads, or after the last — instead of
+/// being read on from the old position. On such a change the reader stops
+/// (returns 0) and sets `replaced`; what it returned before was verified.
+struct CheckedReader<'a> {
+    file: &'a File,
+    pos: u64,
+    budget: u64,
+    /// Check of the bytes before `pos` for the next read: the fingerprint
+    /// known at the start of the round, then the raw bytes last read.
+    first: Option<Fingerprint>,
+    /// Up to [`BEHIND_BYTES`] bytes just before `pos`, as read.
+    behind: &'a mut Vec<u8>,
+    scratch: &'a mut Vec<u8>,
+    /// The file's first bytes, when a read started at offset 0.
+    head: Option<Vec<u8>>,
+    replaced: bool,
+}
+
+/// Bytes kept of what was read before the read position: enough for the
+/// fingerprint before the searcher's resume point, which lies at most a
+/// code's length before the read position.
+const BEHIND_BYTES: usize = 2 * FINGERPRINT_BYTES;
+
+impl<'a> CheckedReader<'a> {
+    fn new(
+        file: &'a File,
+        pos: u64,
+        before: Fingerprint,
+        behind: &'a mut Vec<u8>,
+        scratch: &'a mut Vec<u8>,
+    ) -> Self {
+        behind.clear();
+        CheckedReader {
+            file,
+            pos,
+            budget: READ_BUDGET,
+            first: Some(before),
+            behind,
+            scratch,
+            head: None,
+            replaced: false,
+        }
+    }
+
+    /// The fingerprint of the bytes before `offset` (at most `pos`), from
+    /// what was read, if the reader still holds them.
+    fn before(&self, offset: u64) -> Option<Fingerprint> {
+        let want = offset.min(FINGERPRINT_BYTES as u64);
+        let held_from = self.pos - self.behind.len() as u64;
+        if self.first.is_some() || offset > self.pos || offset - want < held_from {
+            return None;
+        }
+        let end = (offset - held_from) as usize;
+        Some(Fingerprint::of(&self.behind[end - want as usize..end]))
+    }
+}
+
+impl Read for CheckedReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = (buf.len() as u64).min(self.budget) as usize;
+        if want == 0 || self.replaced {
+            return Ok(0);
+        }
+        let check = match self.first {
+            Some(fp) => fp.len as usize,
+            None => self.behind.len().min(FINGERPRINT_BYTES),
+        };
+        if check as u64 > self.pos {
+            self.replaced = true;
+            return Ok(0);
+        }
+        self.scratch.resize(check + want, 0);
+        // One call: the checked bytes and the new ones come from the file
+        // as it was at one moment.
+        let n = loop {
+            match self.file.read_at(self.scratch, self.pos - check as u64) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => break r?,
+            }
+        };
+        let same = n >= check
+            && match self.first {
+                Some(fp) => Fingerprint::of(&self.scratch[..check]) == fp,
+                None => self.scratch[..check] == self.behind[self.behind.len() - check..],
+            };
+        if !same {
+            self.replaced = true;
+            return Ok(0);
+        }
+        let fresh = &self.scratch[check..n];
+        buf[..fresh.len()].copy_from_slice(fresh);
+        if self.pos == check as u64 {
+            self.head = Some(self.scratch[..n.min(FINGERPRINT_BYTES)].to_vec());
+        }
+        if self.first.take().is_some() {
+            self.behind.clear();
+            self.behind.extend_from_slice(&self.scratch[..check]);
+        }
+        self.behind.extend_from_slice(fresh);
+        let extra = self.behind.len().saturating_sub(BEHIND_BYTES);
+        self.behind.drain(..extra);
+        self.pos += fresh.len() as u64;
+        self.budget -= fresh.len() as u64;
+        Ok(fresh.len())
+    }
 }
 
 /// Whether a file that holds `original`'s content up to its position is
@@ -365,6 +486,9 @@ pub struct Tailer {
     /// Stdin (`-`): its own searcher, which keeps the undecided bytes
     /// between chunks, since a pipe cannot be read again.
     stdin: Option<Searcher>,
+    /// The [`CheckedReader`]'s buffers, shared by all followers.
+    behind: Vec<u8>,
+    scratch: Vec<u8>,
 }
 
 const STDIN_SOURCE: &str = "\"-\"";
@@ -380,6 +504,8 @@ impl Tailer {
         let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?;
         let (totals, created) = saved_totals.unwrap_or_else(|| (Totals::default(), rfc3339(now)));
         Ok(Tailer {
+            behind: Vec::with_capacity(2 * BEHIND_BYTES),
+            scratch: Vec::new(),
             agg: WindowAggregator::new(catalog.len(), now, totals),
             events: events.map(|out| EventsOut {
                 format: EventFormat::new(&catalog),
@@ -928,7 +1054,6 @@ impl Tailer {
         }
         let seen_at = f.seen_at.take().unwrap_or(now);
         let start = f.progress;
-        f.file.seek(SeekFrom::Start(start.point.offset))?;
         self.searcher.resume(start.point);
         let mut sink = TailSink {
             agg: &mut self.agg,
@@ -939,9 +1064,16 @@ impl Tailer {
                 .as_mut()
                 .map(|e| (&e.format, &mut e.buf, f.source.as_str(), ts)),
         };
-        let read =
-            self.searcher
-                .read_available(&self.matcher, (&f.file).take(READ_BUDGET), &mut sink)?;
+        let mut rdr = CheckedReader::new(
+            &f.file,
+            start.point.offset,
+            f.before,
+            &mut self.behind,
+            &mut self.scratch,
+        );
+        let read = self
+            .searcher
+            .read_available(&self.matcher, &mut rdr, &mut sink)?;
         f.more = read >= READ_BUDGET;
         // The searcher read again what it held back last time; count only
         // what lies past what was counted.
@@ -952,12 +1084,30 @@ impl Tailer {
             bytes: t.bytes,
             lines: t.lines,
         };
-        if f.head.len() < FINGERPRINT_BYTES && read > 0 {
-            View::of_file(&f.file, &mut f.head)?;
+        let offset = f.progress.point.offset;
+        let before = match rdr.before(offset) {
+            Some(b) => Some(b),
+            None if offset == start.point.offset => Some(f.before),
+            None => None,
+        };
+        let (replaced, head) = (rdr.replaced, rdr.head.take());
+        if let Some(h) = head.filter(|h| h.len() > f.head.len()) {
+            f.head = h;
         }
-        if f.progress.point.offset != start.point.offset {
-            f.before = before_at(&f.file, f.progress.point.offset)?;
+        f.before = match before {
+            Some(b) => b,
+            // Not held (cannot happen while a resume point trails the read
+            // position by less than BEHIND_BYTES - FINGERPRINT_BYTES).
+            None => before_at(&f.file, offset)?,
+        };
+        if replaced {
+            // Truncated and written again since it was read: what was read
+            // was real; from here the file is new content.
+            self.lost_content(i, now);
+            self.followers[i].seen_at = Some(now);
+            return Ok(true);
         }
+        let f = &mut self.followers[i];
         if let Some((_, last_growth)) = &mut f.gone {
             if read > 0 {
                 *last_growth = now;
@@ -1203,5 +1353,90 @@ impl Tailer {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_with(bytes: &[u8]) -> (tempfile::NamedTempFile, File) {
+        let mut t = tempfile::NamedTempFile::new().unwrap();
+        t.write_all(bytes).unwrap();
+        let f = File::open(t.path()).unwrap();
+        (t, f)
+    }
+
+    fn text(n: usize, seed: u8) -> Vec<u8> {
+        (0..n)
+            .map(|i| b'a' + ((i as u8).wrapping_mul(7) ^ seed) % 26)
+            .collect()
+    }
+
+    #[test]
+    fn a_checked_reader_reads_on_while_the_bytes_behind_stay() {
+        let old = text(3000, 1);
+        let (_t, file) = file_with(&old);
+        let (mut behind, mut scratch) = (Vec::new(), Vec::new());
+        let at = 1000u64;
+        let before = Fingerprint::of(&old[1000 - FINGERPRINT_BYTES..1000]);
+        let mut r = CheckedReader::new(&file, at, before, &mut behind, &mut scratch);
+        assert_eq!(r.before(at), None, "nothing read yet");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 100]; // many small reads, each checked
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert!(!r.replaced);
+        assert_eq!(got, &old[1000..]);
+        assert_eq!(
+            r.before(2990),
+            Some(Fingerprint::of(&old[2990 - FINGERPRINT_BYTES..2990]))
+        );
+        assert_eq!(r.before(3000 - BEHIND_BYTES as u64), None, "no longer held");
+        assert_eq!(r.head, None, "did not start at 0");
+
+        // From the start: the head is what was read, and short befores.
+        let mut r = CheckedReader::new(&file, 0, Fingerprint::default(), &mut behind, &mut scratch);
+        let mut buf = [0u8; 50];
+        assert_eq!(r.read(&mut buf).unwrap(), 50);
+        assert_eq!(r.head.as_deref(), Some(&old[..50]));
+        assert_eq!(r.before(40), Some(Fingerprint::of(&old[..40])));
+    }
+
+    #[test]
+    fn a_checked_reader_stops_where_the_file_was_replaced() {
+        let old = text(3000, 1);
+        let (t, file) = file_with(&old);
+        let (mut behind, mut scratch) = (Vec::new(), Vec::new());
+        let before = Fingerprint::of(&old[1000 - FINGERPRINT_BYTES..1000]);
+        let mut r = CheckedReader::new(&file, 1000, before, &mut behind, &mut scratch);
+        let mut buf = [0u8; 500];
+        assert_eq!(r.read(&mut buf).unwrap(), 500);
+        assert_eq!(&buf[..], &old[1000..1500]);
+        // copytruncate, then new writes past the position, between reads.
+        std::fs::write(t.path(), text(4000, 2)).unwrap();
+        assert_eq!(r.read(&mut buf).unwrap(), 0);
+        assert!(r.replaced);
+        // What was read is still described right, for the copy to match.
+        assert_eq!(
+            r.before(1500),
+            Some(Fingerprint::of(&old[1500 - FINGERPRINT_BYTES..1500]))
+        );
+
+        // Replaced before the first read: caught by the saved fingerprint.
+        let mut r = CheckedReader::new(&file, 1000, before, &mut behind, &mut scratch);
+        assert_eq!(r.read(&mut buf).unwrap(), 0);
+        assert!(r.replaced);
+
+        // Truncated below the position.
+        std::fs::write(t.path(), &old[..600]).unwrap();
+        let mut r = CheckedReader::new(&file, 1000, before, &mut behind, &mut scratch);
+        assert_eq!(r.read(&mut buf).unwrap(), 0);
+        assert!(r.replaced);
     }
 }
