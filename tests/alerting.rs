@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::append;
 use common::services::{
     Proc, encode_query, free_port, get, get_ok, request, require_tool, series, wait_for,
 };
@@ -49,16 +50,6 @@ fn start_faultline_with(dir: &Path, log: &Path, extra: &[&str]) -> (Proc, Socket
         get_ok(addr, "/metrics")
     });
     (p, addr)
-}
-
-fn append(path: &Path, text: &str) {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-    f.flush().unwrap();
 }
 
 /// A series' labels and value, as the Prometheus API gives them.
@@ -496,6 +487,20 @@ fn ten_thousand_distinct_unknown_codes_add_no_series() {
     assert_eq!(hits, 0.0);
 }
 
+/// Runs `tail --metrics-addr ADDR LOG`, which must fail as a usage error
+/// (exit 2); returns its stderr.
+fn usage_error(addr: &str, log: &Path) -> String {
+    let out = common::faultline()
+        .args(["tail", "--metrics-addr", addr])
+        .arg(log)
+        .timeout(Duration::from_secs(10))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    err
+}
+
 #[test]
 fn metrics_addr_problems_are_usage_errors_that_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
@@ -504,14 +509,7 @@ fn metrics_addr_problems_are_usage_errors_that_say_what_to_do() {
     // Taken: another listener holds the port.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let out = common::faultline()
-        .args(["tail", "--metrics-addr", &format!(":{port}")])
-        .arg(&log)
-        .timeout(Duration::from_secs(10))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = usage_error(&format!(":{port}"), &log);
     assert!(
         err.contains(&format!("127.0.0.1:{port}"))
             && err.contains("in use")
@@ -519,14 +517,7 @@ fn metrics_addr_problems_are_usage_errors_that_say_what_to_do() {
         "{err}"
     );
     // Malformed.
-    let out = common::faultline()
-        .args(["tail", "--metrics-addr", "localhost"])
-        .arg(&log)
-        .timeout(Duration::from_secs(10))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = usage_error("localhost", &log);
     assert!(
         err.contains("[HOST]:PORT") && err.contains(":9464"),
         "{err}"

@@ -13,6 +13,7 @@
 
 mod common;
 
+use common::append;
 use common::services::{Proc, free_port, get_ok, series, wait_for};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -190,15 +191,6 @@ fn serve(conn: TcpStream, mode: Mode, state: &Mutex<State>, stop: &AtomicBool) {
         }
     }
     state.lock().unwrap().open -= 1;
-}
-
-fn append(path: &Path, text: &str) {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
 }
 
 /// `faultline tail` POSTing summaries to `url`, with metrics.

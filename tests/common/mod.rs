@@ -21,6 +21,16 @@ pub fn faultline() -> assert_cmd::Command {
     cmd
 }
 
+/// Appends `text` to `path` (created when missing) in one write.
+pub fn append(path: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
 pub fn bin_path() -> PathBuf {
     assert_cmd::cargo::cargo_bin("faultline")
 }
