@@ -94,7 +94,8 @@ pub struct ScanArgs {
     /// gzip and zstd files are recognised by their content and decompressed.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Files scanned in parallel [default: all cores].
+    /// Files scanned in parallel [default: all cores]. A compressed file is
+    /// also decompressed on a thread of its own, ahead of its search.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
     /// Report format [default: text on a terminal, json otherwise].

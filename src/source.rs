@@ -8,6 +8,11 @@
 //! Concatenated gzip members and zstd frames are all read (logrotate and
 //! `cat a.gz b.gz` produce them).
 //!
+//! A compressed input is decompressed on a thread of its own, a few chunks
+//! ahead of the search ([`Pipelined`]): decompression and search each take
+//! a core, so a `.zst` or `.gz` file is searched at the decompressor's
+//! speed rather than at the sum of both costs.
+//!
 //! Plain regular files of some size are memory-mapped instead of read
 //! ([`map_plain`]): searching in place saves the copy that `read(2)` makes,
 //! about half the time of a scan.
@@ -173,14 +178,111 @@ pub fn decompressed<R: Read + Send + 'static>(
     const DECODER_BUFFER: usize = 128 * 1024;
     let reader: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(stream),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(
+        Compression::Gzip => Box::new(Pipelined::spawn(flate2::bufread::MultiGzDecoder::new(
             BufReader::with_capacity(DECODER_BUFFER, stream),
-        )),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(
+        ))),
+        Compression::Zstd => Box::new(Pipelined::spawn(zstd::stream::read::Decoder::with_buffer(
             BufReader::with_capacity(DECODER_BUFFER, stream),
-        )?),
+        )?)),
     };
     Ok((compression, reader))
+}
+
+/// A reader whose inner reader runs on its own thread, [`PIPELINE_CHUNKS`]
+/// chunks of [`PIPELINE_CHUNK_BYTES`] ahead at most (bounded memory: the
+/// chunks are recycled). A read error is passed on in order, after the
+/// bytes read before it. Dropping the reader stops the thread at its next
+/// chunk; it is not joined, since a blocked read (stdin) may never return.
+pub struct Pipelined {
+    full: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    empty: std::sync::mpsc::SyncSender<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+const PIPELINE_CHUNK_BYTES: usize = 256 * 1024;
+const PIPELINE_CHUNKS: usize = 3;
+
+impl Pipelined {
+    pub fn spawn<R: Read + Send + 'static>(mut inner: R) -> Pipelined {
+        use std::sync::mpsc::sync_channel;
+        let (full_tx, full) = sync_channel::<io::Result<Vec<u8>>>(PIPELINE_CHUNKS);
+        let (empty, empty_rx) = sync_channel::<Vec<u8>>(PIPELINE_CHUNKS + 1);
+        std::thread::spawn(move || {
+            let mut spare = Vec::new();
+            loop {
+                let mut chunk = empty_rx
+                    .try_recv()
+                    .unwrap_or_else(|_| std::mem::take(&mut spare));
+                chunk.resize(PIPELINE_CHUNK_BYTES, 0);
+                // Fill the chunk (the decoders return small pieces).
+                let mut n = 0;
+                let failed = loop {
+                    match inner.read(&mut chunk[n..]) {
+                        Ok(0) => break None,
+                        Ok(k) => {
+                            n += k;
+                            if n == chunk.len() {
+                                break None;
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => break Some(e),
+                    }
+                };
+                chunk.truncate(n);
+                let end = n < PIPELINE_CHUNK_BYTES;
+                if n > 0 && full_tx.send(Ok(chunk)).is_err() {
+                    return;
+                }
+                if let Some(e) = failed {
+                    let _ = full_tx.send(Err(e));
+                    return;
+                }
+                if end {
+                    return;
+                }
+            }
+        });
+        Pipelined {
+            full,
+            empty,
+            chunk: Vec::new(),
+            at: 0,
+            done: false,
+        }
+    }
+}
+
+impl Read for Pipelined {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.full.recv() {
+                Ok(Ok(next)) => {
+                    let used = std::mem::replace(&mut self.chunk, next);
+                    let _ = self.empty.try_send(used);
+                    self.at = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                // The thread finished: everything was delivered.
+                Err(_) => {
+                    self.done = true;
+                    return Ok(0);
+                }
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// Opens an input for reading, decompressed.
@@ -315,6 +417,62 @@ mod tests {
             assert_eq!(c, Compression::None);
             assert_eq!(out, data);
             assert_eq!(raw, data.len() as u64);
+        }
+    }
+
+    #[test]
+    fn a_pipelined_reader_passes_every_byte_then_the_error_in_order() {
+        /// Yields `data` in odd-sized pieces, then fails (if `fail`).
+        struct Pieces {
+            data: Vec<u8>,
+            at: usize,
+            fail: bool,
+        }
+        impl Read for Pieces {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.at == self.data.len() {
+                    return if self.fail {
+                        Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt block"))
+                    } else {
+                        Ok(0)
+                    };
+                }
+                let n = buf.len().min(7919).min(self.data.len() - self.at);
+                buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+                self.at += n;
+                Ok(n)
+            }
+        }
+        // Several chunks and a partial one, and exactly one chunk.
+        for len in [3 * PIPELINE_CHUNK_BYTES + 12345, PIPELINE_CHUNK_BYTES, 0] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
+            for fail in [false, true] {
+                let mut r = Pipelined::spawn(Pieces {
+                    data: data.clone(),
+                    at: 0,
+                    fail,
+                });
+                let mut got = Vec::new();
+                let mut buf = vec![0u8; 100_000];
+                let err = loop {
+                    match r.read(&mut buf) {
+                        Ok(0) => break None,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                        Err(e) => break Some(e),
+                    }
+                };
+                assert!(
+                    got == data,
+                    "len {len}: {} bytes of {}",
+                    got.len(),
+                    data.len()
+                );
+                assert_eq!(
+                    err.map(|e| e.to_string()),
+                    fail.then(|| "corrupt block".to_string())
+                );
+                assert_eq!(r.read(&mut buf).unwrap(), 0, "stays at its end");
+            }
         }
     }
 
