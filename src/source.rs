@@ -210,11 +210,8 @@ impl Pipelined {
         let (full_tx, full) = sync_channel::<io::Result<Vec<u8>>>(PIPELINE_CHUNKS);
         let (empty, empty_rx) = sync_channel::<Vec<u8>>(PIPELINE_CHUNKS + 1);
         std::thread::spawn(move || {
-            let mut spare = Vec::new();
             loop {
-                let mut chunk = empty_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| std::mem::take(&mut spare));
+                let mut chunk = empty_rx.try_recv().unwrap_or_default();
                 chunk.resize(PIPELINE_CHUNK_BYTES, 0);
                 // Fill the chunk (the decoders return small pieces).
                 let mut n = 0;

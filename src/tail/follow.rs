@@ -260,16 +260,10 @@ fn read_at_most(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
 
 /// The fingerprint of the bytes just before `offset`.
 fn before_at(file: &File, offset: u64) -> io::Result<Fingerprint> {
-    Ok(Fingerprint::of(&bytes_before(file, offset)?))
-}
-
-/// The file's bytes (up to FINGERPRINT_BYTES) just before `offset`.
-fn bytes_before(file: &File, offset: u64) -> io::Result<Vec<u8>> {
     let len = offset.min(FINGERPRINT_BYTES as u64);
     let mut buf = vec![0; len as usize];
     let n = read_at_most(file, offset - len, &mut buf)?;
-    buf.truncate(n);
-    Ok(buf)
+    Ok(Fingerprint::of(&buf[..n]))
 }
 
 /// Reads a followed file onward from a position, proving with every
@@ -1033,13 +1027,11 @@ impl Tailer {
     /// One round of reading follower `i`. Ok(false): it is finished and
     /// should be dropped.
     fn read_round(&mut self, i: usize, now: Instant, ts: &str) -> io::Result<bool> {
+        // Content replaced under the position is found by the reader's
+        // first read, which checks the bytes before it (CheckedReader).
         let size = self.followers[i].file.metadata()?.len();
-        {
-            let f = &self.followers[i];
-            let offset = f.progress.point.offset;
-            if size < offset || !before_matches(&f.file, offset, f.before) {
-                self.lost_content(i, now);
-            }
+        if size < self.followers[i].progress.point.offset {
+            self.lost_content(i, now);
         }
         let f = &mut self.followers[i];
         if !f.compression_checked && size >= 4 {
@@ -1085,27 +1077,23 @@ impl Tailer {
             lines: t.lines,
         };
         let offset = f.progress.point.offset;
-        let before = match rdr.before(offset) {
-            Some(b) => Some(b),
-            None if offset == start.point.offset => Some(f.before),
-            None => None,
-        };
-        let (replaced, head) = (rdr.replaced, rdr.head.take());
+        let (held, replaced, head) = (rdr.before(offset), rdr.replaced, rdr.head.take());
         if let Some(h) = head.filter(|h| h.len() > f.head.len()) {
             f.head = h;
         }
-        f.before = match before {
+        f.before = match held {
             Some(b) => b,
+            None if offset == start.point.offset => f.before,
             // Not held (cannot happen while a resume point trails the read
             // position by less than BEHIND_BYTES - FINGERPRINT_BYTES).
             None => before_at(&f.file, offset)?,
         };
         if replaced {
-            // Truncated and written again since it was read: what was read
-            // was real; from here the file is new content.
+            // Truncated and written again since it was last read: what was
+            // read was real; the file is read again from its start, now.
             self.lost_content(i, now);
-            self.followers[i].seen_at = Some(now);
-            return Ok(true);
+            self.followers[i].seen_at = Some(seen_at);
+            return self.read_round(i, now, ts);
         }
         let f = &mut self.followers[i];
         if let Some((_, last_growth)) = &mut f.gone {
