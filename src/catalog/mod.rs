@@ -16,6 +16,7 @@
 
 pub mod build;
 pub mod category;
+pub mod code;
 pub mod source;
 pub mod user;
 
