@@ -37,9 +37,9 @@ pub enum ScanError {
     NoInput,
     #[error(transparent)]
     Matcher(#[from] MatcherError),
-    #[error("cannot write events to {path}: {source}")]
+    #[error("cannot write events to {path}")]
     Events { path: PathBuf, source: io::Error },
-    #[error("writing the report: {0}")]
+    #[error("writing the report")]
     Output(#[source] io::Error),
 }
 

@@ -563,3 +563,25 @@ fn a_closed_stdout_ends_the_scan_quietly() {
         out.status
     );
 }
+
+/// A fatal error names its OS cause once (not `cause: cause`), whatever the
+/// chain of errors between the OS and the message.
+#[test]
+fn a_fatal_error_states_its_cause_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = tmp.path().join("plain");
+    std::fs::write(&plain, b"x").unwrap();
+    let events = plain.join("events.jsonl");
+    let out = faultline()
+        .args(["scan", "--events"])
+        .arg(&events)
+        .arg("fixtures/scan/boundaries.log")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // ENOTDIR as the OS says it, counted independently of our rendering.
+    let os = std::io::Error::from_raw_os_error(20).to_string();
+    assert_eq!(stderr.matches(&os).count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot write events to"), "{stderr}");
+}

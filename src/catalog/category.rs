@@ -40,7 +40,7 @@ const BUILTIN_OVERRIDES: &str = include_str!("../../catalog/category_overrides.j
 /// what is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
-    #[error("{file}: not a valid {what} file: {source}")]
+    #[error("{file}: not a valid {what} file")]
     Json {
         file: String,
         what: &'static str,

@@ -53,11 +53,11 @@ pub enum TailError {
     Matcher(#[from] MatcherError),
     #[error(transparent)]
     Metrics(#[from] ServeError),
-    #[error("cannot open the events file {path}: {source}")]
+    #[error("cannot open the events file {path}")]
     Events { path: PathBuf, source: io::Error },
-    #[error("cannot start the tail engine: {0}")]
+    #[error("cannot start the tail engine")]
     Runtime(#[source] io::Error),
-    #[error("writing summaries: {0}")]
+    #[error("writing summaries")]
     WriteSummary(#[source] io::Error),
 }
 
@@ -243,7 +243,7 @@ async fn run_async(
         if let Some(s) = &store
             && let Err(e) = s.save(&tailer.checkpoint(SystemTime::now()))
         {
-            log::error!("{e}");
+            log::error!("{}", with_causes(&e));
         }
     };
 
@@ -334,6 +334,19 @@ async fn run_async(
     save(&tailer);
     summaries.finish();
     Ok(())
+}
+
+/// An error and its causes, `: `-separated, as the command layer prints a
+/// fatal one: for errors the agent logs and survives.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// The next stdin chunk; pending forever when stdin is not followed.
