@@ -20,6 +20,7 @@ pub mod cli;
 pub mod explain;
 pub mod matcher;
 pub mod metrics;
+pub mod pipeline;
 pub mod scan;
 pub mod search;
 pub mod sink;

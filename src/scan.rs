@@ -4,9 +4,11 @@
 //! Work is split by input: `--threads N` workers take the next input from a
 //! shared index, each with its own [`Searcher`] (read buffer) and its own
 //! [`Counts`], so workers share nothing on the per-hit path; their counts
-//! are added up at the end. Events (`--events`) are rendered into a
-//! per-worker buffer and handed to the shared writer in blocks of whole
-//! lines, so lines of different files never interleave mid-line.
+//! are added up at the end. Each hit goes through the
+//! [`crate::pipeline`] like `tail`'s: events (`--events`) are rendered into
+//! a per-worker buffer and handed to the shared writer in blocks of whole
+//! lines, so lines of different files never interleave mid-line. A failed
+//! events write ends the scan with an error.
 //!
 //! An input that cannot be opened or read is recorded in the report's
 //! `errors` and logged; the others are still scanned. Of an input that
@@ -14,18 +16,18 @@
 //! counted.
 
 use crate::aggregate::Counts;
-use crate::catalog::{Catalog, Category, CodeId};
+use crate::catalog::{Catalog, Category};
 use crate::cli::{ReportFormat, ScanArgs};
-use crate::matcher::{Matcher, MatcherError, UnknownCode};
-use crate::search::{Position, Searcher, Sink};
-use crate::sink::events::{self, EventFormat};
+use crate::matcher::{Matcher, MatcherError};
+use crate::pipeline::{self, HitError, Hits, InputEvents};
+use crate::search::Searcher;
+use crate::sink::events::{self, EventWriter};
 use crate::sink::report::Report;
 use crate::source::{self, Input, InputError};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Why a scan could not run at all (per-input problems are not errors).
@@ -149,7 +151,7 @@ pub fn scan(
     events: Option<Box<dyn Write + Send>>,
 ) -> Result<ScanOutcome, ScanError> {
     let started = Instant::now();
-    let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?;
+    let matcher = pipeline::catalog_matcher(catalog)?;
     let discovered = source::discover(paths, options.follow);
     let inputs = discovered.inputs;
     let progress = Progress::new(options.progress, &inputs);
@@ -157,19 +159,14 @@ pub fn scan(
         matcher: &matcher,
         inputs: &inputs,
         next: AtomicUsize::new(0),
-        events: events.map(|w| EventsOut {
-            writer: Mutex::new(w),
-            failed: AtomicBool::new(false),
-            error: Mutex::new(None),
-            format: EventFormat::new(catalog),
-        }),
+        events: events.map(|w| EventWriter::new(catalog, w)),
         progress: &progress,
         buffer_bytes: options.buffer_bytes,
         mmap_min_bytes: options.mmap_min_bytes,
         codes: catalog.len(),
     };
     let workers = options.threads.clamp(1, inputs.len().max(1));
-    let results: Vec<WorkerResult> = std::thread::scope(|s| {
+    let mut results: Vec<WorkerResult> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| shared.work())).collect();
         handles
             .into_iter()
@@ -177,17 +174,11 @@ pub fn scan(
             .collect()
     });
     progress.finish();
-    if let Some(ev) = &shared.events {
-        let mut w = ev.writer.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = w.flush() {
-            ev.fail(e);
-        }
-        if let Some(e) = ev.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            return Err(ScanError::Events {
-                path: PathBuf::from("--events"),
-                source: e,
-            });
-        }
+    if let Some(e) = results.iter_mut().find_map(|r| r.events_error.take()) {
+        return Err(ScanError::Events {
+            path: PathBuf::from("--events"),
+            source: e,
+        });
     }
 
     let mut total = WorkerResult::new(catalog.len());
@@ -225,40 +216,11 @@ struct Shared<'a> {
     matcher: &'a Matcher,
     inputs: &'a [Input],
     next: AtomicUsize,
-    events: Option<EventsOut>,
+    events: Option<EventWriter>,
     progress: &'a Progress,
     buffer_bytes: usize,
     mmap_min_bytes: Option<u64>,
     codes: usize,
-}
-
-struct EventsOut {
-    writer: Mutex<Box<dyn Write + Send>>,
-    /// Set when writing failed; workers stop rendering events then.
-    failed: AtomicBool,
-    error: Mutex<Option<io::Error>>,
-    format: EventFormat,
-}
-
-impl EventsOut {
-    fn write(&self, block: &[u8]) {
-        if block.is_empty() || self.failed.load(Ordering::Relaxed) {
-            return;
-        }
-        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = w.write_all(block) {
-            drop(w);
-            self.fail(e);
-        }
-    }
-
-    fn fail(&self, e: io::Error) {
-        self.failed.store(true, Ordering::Relaxed);
-        self.error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_or_insert(e);
-    }
 }
 
 struct WorkerResult {
@@ -267,6 +229,8 @@ struct WorkerResult {
     bytes: u64,
     lines: u64,
     errors: Vec<InputError>,
+    /// Why events could not be written; the worker stopped there.
+    events_error: Option<io::Error>,
 }
 
 impl WorkerResult {
@@ -277,6 +241,7 @@ impl WorkerResult {
             bytes: 0,
             lines: 0,
             errors: Vec::new(),
+            events_error: None,
         }
     }
 }
@@ -289,12 +254,20 @@ impl Shared<'_> {
         let mut result = WorkerResult::new(self.codes);
         let mut searcher = Searcher::new(self.buffer_bytes);
         let mut events_buf = Vec::new();
+        let mut name_json = String::new();
         loop {
+            // Another worker could not write events: the scan has failed.
+            if self.events.as_ref().is_some_and(|w| w.is_closed()) {
+                break;
+            }
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(input) = self.inputs.get(i) else {
                 break;
             };
             let name = input.name();
+            if self.events.is_some() {
+                name_json = events::json(&name);
+            }
             let mut progress = self.progress.counter();
             let mapped = match (input, self.mmap_min_bytes) {
                 (Input::File(path), Some(min)) => source::map_plain(path, min),
@@ -307,126 +280,54 @@ impl Shared<'_> {
                     continue;
                 }
             };
-            if let Some(map) = map {
-                let events = self
-                    .events
-                    .as_ref()
-                    .filter(|e| !e.failed.load(Ordering::Relaxed));
-                let mut sink = FileSink {
-                    counts: &mut result.counts,
-                    events: events.map(|out| FileEvents {
-                        out,
-                        source: events::json(&name),
-                        buf: &mut events_buf,
-                        matcher: self.matcher,
-                    }),
-                };
-                let totals = map.search(&searcher, self.matcher, &mut sink, &mut progress);
-                if let Some(ev) = &mut sink.events {
-                    ev.out.write(ev.buf);
-                    ev.buf.clear();
-                }
-                result.files += 1;
-                result.bytes += totals.bytes;
-                result.lines += totals.lines;
-                continue;
-            }
-            let reader = match source::open(input, progress) {
-                Ok((_, r)) => r,
-                Err(e) => {
-                    result.errors.push(InputError::new(name, &e));
-                    continue;
+            let mut sink =
+                Hits::new(&mut result.counts, self.matcher).with_events(self.events.as_ref().map(
+                    |w| InputEvents::in_blocks(w, &name_json, &mut events_buf, EVENT_BLOCK_BYTES),
+                ));
+            let searched = if let Some(map) = &map {
+                map.search(&searcher, self.matcher, &mut sink, &mut progress)
+            } else {
+                match source::open(input, progress) {
+                    Ok((_, reader)) => {
+                        searcher.reset();
+                        searcher.search_reader(self.matcher, reader, &mut sink)
+                    }
+                    Err(e) => {
+                        result.errors.push(InputError::new(name, &e));
+                        continue;
+                    }
                 }
             };
-            let events = self
-                .events
-                .as_ref()
-                .filter(|e| !e.failed.load(Ordering::Relaxed));
-            let mut sink = FileSink {
-                counts: &mut result.counts,
-                events: events.map(|out| FileEvents {
-                    out,
-                    source: events::json(&name),
-                    buf: &mut events_buf,
-                    matcher: self.matcher,
-                }),
-            };
-            searcher.reset();
-            let outcome = searcher.search_reader(self.matcher, reader, &mut sink);
-            if let Some(ev) = &mut sink.events {
-                ev.out.write(ev.buf);
-                ev.buf.clear();
-            }
+            let searched = searched.and_then(|t| sink.finish().map(|_| t));
             result.files += 1;
-            match outcome {
+            match searched {
                 Ok(totals) => {
                     result.bytes += totals.bytes;
                     result.lines += totals.lines;
                 }
-                Err(e) => {
+                Err(HitError::Input(e)) => {
                     // What was decoded before the failure is counted.
                     let totals = searcher.totals();
                     result.bytes += totals.bytes;
                     result.lines += totals.lines;
                     result.errors.push(InputError::new(name, &e));
+                    // Its events so far are written like any others.
+                    if let Some(w) = &self.events
+                        && let Err(e) = w.write_block(&events_buf)
+                    {
+                        result.events_error = Some(e);
+                    }
+                    events_buf.clear();
                 }
+                Err(HitError::Events(e)) => {
+                    result.events_error = Some(e);
+                }
+            }
+            if result.events_error.is_some() {
+                break;
             }
         }
         result
-    }
-}
-
-/// The sink of one input: counts every hit, and renders events if asked.
-struct FileSink<'a> {
-    counts: &'a mut Counts,
-    events: Option<FileEvents<'a>>,
-}
-
-struct FileEvents<'a> {
-    out: &'a EventsOut,
-    /// The input's name as a JSON string.
-    source: String,
-    buf: &'a mut Vec<u8>,
-    matcher: &'a Matcher,
-}
-
-impl FileEvents<'_> {
-    fn maybe_flush(&mut self) {
-        if self.buf.len() >= EVENT_BLOCK_BYTES {
-            self.out.write(self.buf);
-            self.buf.clear();
-        }
-    }
-}
-
-impl Sink for FileSink<'_> {
-    #[inline]
-    fn known(&mut self, id: CodeId, pos: Position) {
-        self.counts.add_known(id);
-        if let Some(ev) = &mut self.events {
-            ev.out
-                .format
-                .known(ev.buf, &ev.source, pos.offset, pos.line, id, None);
-            ev.maybe_flush();
-        }
-    }
-
-    #[inline]
-    fn unknown(&mut self, code: UnknownCode, pos: Position) {
-        self.counts.add_unknown(code);
-        if let Some(ev) = &mut self.events {
-            let prefix = ev.matcher.prefix(code.prefix);
-            ev.out.format.unknown(
-                ev.buf,
-                &ev.source,
-                pos.offset,
-                pos.line,
-                prefix,
-                code.number,
-                None,
-            );
-            ev.maybe_flush();
-        }
     }
 }
 

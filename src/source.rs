@@ -336,7 +336,7 @@ impl PlainMap {
         matcher: &Matcher,
         sink: &mut S,
         progress: &mut dyn FnMut(u64),
-    ) -> Totals {
+    ) -> Result<Totals, S::Error> {
         let page = 4096;
         let mut released = 0usize;
         let mut reported = 0usize;

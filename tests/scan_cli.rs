@@ -585,3 +585,23 @@ fn a_fatal_error_states_its_cause_once() {
     assert_eq!(stderr.matches(&os).count(), 1, "{stderr}");
     assert!(stderr.contains("cannot write events to"), "{stderr}");
 }
+
+/// Events that cannot be written end the scan with an error naming the
+/// cause once, and no report (exit 2), however many inputs remain.
+#[test]
+fn events_that_cannot_be_written_fail_the_scan() {
+    let out = faultline()
+        .args(["scan", "--format", "json", "--events", "/dev/full"])
+        .args([
+            "fixtures/scan/boundaries.log",
+            "fixtures/scan/boundaries.log",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "no report after a failed scan");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let os = std::io::Error::from_raw_os_error(28).to_string();
+    assert_eq!(stderr.matches(&os).count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot write events"), "{stderr}");
+}

@@ -82,7 +82,7 @@ pub fn catalog_codes() -> Vec<String> {
 
 use faultline::catalog::CodeId;
 use faultline::matcher::{Found, Matcher, UnknownCode};
-use faultline::search::{Position, ResumePoint, Searcher, Sink, Totals};
+use faultline::search::{Flow, Position, ResumePoint, Searcher, Sink, Totals};
 
 /// A sink that records hits in the reference's terms.
 pub struct Collect<'m> {
@@ -100,7 +100,9 @@ impl<'m> Collect<'m> {
 }
 
 impl Sink for Collect<'_> {
-    fn known(&mut self, id: CodeId, pos: Position) {
+    type Error = std::io::Error;
+
+    fn known(&mut self, id: CodeId, pos: Position) -> std::io::Result<Flow> {
         let code = self.m.code(id).to_string();
         self.hits.push(Hit {
             offset: pos.offset,
@@ -108,8 +110,9 @@ impl Sink for Collect<'_> {
             code,
             known: true,
         });
+        Ok(Flow::Continue)
     }
-    fn unknown(&mut self, u: UnknownCode, pos: Position) {
+    fn unknown(&mut self, u: UnknownCode, pos: Position) -> std::io::Result<Flow> {
         let code = format!("{}.{:04}", self.m.prefix(u.prefix), u.number);
         self.hits.push(Hit {
             offset: pos.offset,
@@ -117,6 +120,7 @@ impl Sink for Collect<'_> {
             code,
             known: false,
         });
+        Ok(Flow::Continue)
     }
 }
 
@@ -208,6 +212,6 @@ pub fn via_tail(
             assert_eq!(pos, written);
         }
     }
-    let t = s.finish(m, &mut sink);
+    let t = s.finish(m, &mut sink).unwrap();
     (sink.hits, t)
 }
