@@ -16,7 +16,6 @@
 pub mod aggregate;
 pub mod catalog;
 pub mod checkpoint;
-pub mod cli;
 pub mod explain;
 pub mod matcher;
 pub mod metrics;

@@ -55,7 +55,9 @@ use crate::pipeline::{Hits, InputEvents, catalog_matcher};
 use crate::search::{ResumePoint, Searcher};
 use crate::sink::events::{self, EventWriter};
 use crate::source::Compression;
-use crate::window::{Totals, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis};
+use crate::window::{
+    HitObserver, Totals, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis,
+};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -1298,7 +1300,7 @@ impl Tailer {
         let matcher = catalog_matcher(&catalog)?;
         let summary = self.close_window(end);
         let totals = self.agg.totals(&self.catalog);
-        self.agg = WindowAggregator::new(catalog.len(), end, totals);
+        self.agg.restart(catalog.len(), end, totals);
         if let Some(e) = &mut self.events {
             e.set_catalog(&catalog);
         }
@@ -1309,6 +1311,17 @@ impl Tailer {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// The matcher of [`Tailer::catalog`]: its prefix numbering is the
+    /// one hits are reported with.
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    /// Tells `observer` (the metrics) every count from now on.
+    pub fn observe(&mut self, observer: Box<dyn HitObserver>) {
+        self.agg.observe(observer);
     }
 }
 
