@@ -69,11 +69,16 @@ impl ScanOutcome {
 /// How to scan, independent of the command line.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// Inputs searched at the same time (at least 1).
     pub threads: usize,
+    /// Fresh bytes per read of a streamed input.
     pub buffer_bytes: usize,
     /// Plain files at least this large are memory-mapped; `None`: never.
     pub mmap_min_bytes: Option<u64>,
+    /// Follow symbolic links while walking directories.
     pub follow: bool,
+    /// Show a progress bar on stderr (the caller knows whether it is a
+    /// terminal).
     pub progress: bool,
 }
 
@@ -88,8 +93,8 @@ pub fn scan(
     let matcher = pipeline::catalog_matcher(catalog)?;
     let discovered = source::discover(paths, options.follow);
     let inputs = discovered.inputs;
-    let progress = Progress::new(options.progress, &inputs);
-    let shared = Shared {
+    let progress = ProgressBar::new(options.progress, &inputs);
+    let pool = Workers {
         matcher: &matcher,
         inputs: &inputs,
         next: AtomicUsize::new(0),
@@ -101,7 +106,7 @@ pub fn scan(
     };
     let workers = options.threads.clamp(1, inputs.len().max(1));
     let mut results: Vec<WorkerResult> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| shared.work())).collect();
+        let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| pool.work())).collect();
         handles
             .into_iter()
             .map(|h| h.join().expect("scan worker panicked"))
@@ -146,12 +151,12 @@ pub fn scan(
 
 /// What the workers share; everything mutable in it is behind an atomic or
 /// a mutex that is taken once per input or per block of events.
-struct Shared<'a> {
+struct Workers<'a> {
     matcher: &'a Matcher,
     inputs: &'a [Input],
     next: AtomicUsize,
     events: Option<EventWriter>,
-    progress: &'a Progress,
+    progress: &'a ProgressBar,
     buffer_bytes: usize,
     mmap_min_bytes: Option<u64>,
     codes: usize,
@@ -183,7 +188,7 @@ impl WorkerResult {
 /// Events are handed to the shared writer in blocks of about this size.
 const EVENT_BLOCK_BYTES: usize = 64 * 1024;
 
-impl Shared<'_> {
+impl Workers<'_> {
     fn work(&self) -> WorkerResult {
         let mut result = WorkerResult::new(self.codes);
         let mut searcher = Searcher::new(self.buffer_bytes);
@@ -268,16 +273,16 @@ impl Shared<'_> {
 /// The progress bar on stderr: bytes read of the inputs' total size, rate
 /// and ETA. It stays hidden for the first moment, so quick scans print
 /// nothing.
-struct Progress {
+struct ProgressBar {
     bar: Option<indicatif::ProgressBar>,
 }
 
-impl Progress {
+impl ProgressBar {
     const DELAY: Duration = Duration::from_millis(300);
 
-    fn new(enabled: bool, inputs: &[Input]) -> Progress {
+    fn new(enabled: bool, inputs: &[Input]) -> ProgressBar {
         if !enabled {
-            return Progress { bar: None };
+            return ProgressBar { bar: None };
         }
         let total: u64 = inputs
             .iter()
@@ -303,7 +308,7 @@ impl Progress {
                 shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             }
         });
-        Progress { bar: Some(bar) }
+        ProgressBar { bar: Some(bar) }
     }
 
     /// A callback that advances the bar by the raw bytes read.

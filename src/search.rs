@@ -17,7 +17,7 @@
 //!   next byte may be a digit or a letter. [`Searcher::read_available`]
 //!   leaves it for the next bytes; [`Searcher::finish`] (end of input)
 //!   decides it. [`Searcher::search_reader`] does both.
-//! - [`Totals::lines`] counts LF-terminated lines plus a final unterminated
+//! - [`StreamTotals::lines`] counts LF-terminated lines plus a final unterminated
 //!   line; the latter only once the stream is finished.
 //!
 //! # Costs
@@ -101,7 +101,7 @@ impl<S: Sink + ?Sized> Sink for &mut S {
 
 /// Size of a stream.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
+pub struct StreamTotals {
     /// Bytes of the stream (from its start, also when it was resumed).
     pub bytes: u64,
     /// LF-terminated lines, plus a final unterminated line once finished.
@@ -193,7 +193,7 @@ impl Searcher {
         m: &Matcher,
         mut rdr: R,
         sink: &mut S,
-    ) -> Result<Totals, S::Error> {
+    ) -> Result<StreamTotals, S::Error> {
         while self.fill(m, &mut rdr)? > 0 {
             if self.scan(m, sink, false)? == Flow::Stop {
                 let t = self.totals();
@@ -239,7 +239,7 @@ impl Searcher {
     /// End of input: decides and reports the codes still waiting, returns
     /// the totals of the stream and resets the searcher for a new stream
     /// (also when the sink stops or fails).
-    pub fn finish<S: Sink>(&mut self, m: &Matcher, sink: &mut S) -> Result<Totals, S::Error> {
+    pub fn finish<S: Sink>(&mut self, m: &Matcher, sink: &mut S) -> Result<StreamTotals, S::Error> {
         let flow = self.scan(m, sink, true);
         let mut t = self.totals();
         if self.len > 0 && self.buf[self.len - 1] != b'\n' {
@@ -259,7 +259,7 @@ impl Searcher {
         m: &Matcher,
         bytes: &[u8],
         sink: &mut S,
-    ) -> Result<Totals, S::Error> {
+    ) -> Result<StreamTotals, S::Error> {
         self.search_slice_stepped(m, bytes, sink, &mut |_| {})
     }
 
@@ -275,7 +275,7 @@ impl Searcher {
         bytes: &[u8],
         sink: &mut S,
         done: &mut dyn FnMut(usize),
-    ) -> Result<Totals, S::Error> {
+    ) -> Result<StreamTotals, S::Error> {
         let mut lines = 0u64;
         let mut start = 0usize;
         let mut end = 0usize;
@@ -295,7 +295,7 @@ impl Searcher {
                 sink,
             );
             if flow? == Flow::Stop {
-                return Ok(Totals {
+                return Ok(StreamTotals {
                     bytes: end as u64,
                     lines,
                 });
@@ -305,7 +305,7 @@ impl Searcher {
         if bytes.last().is_some_and(|&b| b != b'\n') {
             lines += 1;
         }
-        Ok(Totals {
+        Ok(StreamTotals {
             bytes: bytes.len() as u64,
             lines,
         })
@@ -313,8 +313,8 @@ impl Searcher {
 
     /// Bytes read so far in this stream (from its start) and LF-terminated
     /// lines among them.
-    pub fn totals(&self) -> Totals {
-        Totals {
+    pub fn totals(&self) -> StreamTotals {
+        StreamTotals {
             bytes: self.base + self.len as u64,
             lines: self.lines + self.count_lf(self.counted, self.len),
         }

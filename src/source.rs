@@ -22,7 +22,7 @@
 //! never stop the other inputs.
 
 use crate::matcher::Matcher;
-use crate::search::{Searcher, Sink, Totals};
+use crate::search::{Searcher, Sink, StreamTotals};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -336,7 +336,7 @@ impl PlainMap {
         matcher: &Matcher,
         sink: &mut S,
         progress: &mut dyn FnMut(u64),
-    ) -> Result<Totals, S::Error> {
+    ) -> Result<StreamTotals, S::Error> {
         let page = 4096;
         let mut released = 0usize;
         let mut reported = 0usize;

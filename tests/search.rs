@@ -5,7 +5,7 @@
 mod matcher_reference;
 
 use faultline::matcher::Matcher;
-use faultline::search::{Searcher, Sink, Totals};
+use faultline::search::{Searcher, Sink, StreamTotals};
 use matcher_reference::{
     Chunked, Collect, catalog_codes, naive_totals, reference, via_searcher, via_tail,
 };
@@ -131,20 +131,20 @@ fn lines_and_bytes() {
         .unwrap();
     assert_eq!(
         s.totals(),
-        Totals {
+        StreamTotals {
             bytes: 11,
             lines: 2
         }
     );
     assert_eq!(
         s.finish(m, &mut sink).unwrap(),
-        Totals {
+        StreamTotals {
             bytes: 11,
             lines: 3
         }
     );
     // finish() resets: the next stream starts at 0.
-    assert_eq!(s.totals(), Totals::default());
+    assert_eq!(s.totals(), StreamTotals::default());
 }
 
 #[test]
@@ -218,7 +218,7 @@ fn huge_line_costs_only_the_buffer() {
     assert_eq!(sink.0, [0, len / 2, len - 8]);
     assert_eq!(
         t,
-        Totals {
+        StreamTotals {
             bytes: len,
             lines: 1
         }

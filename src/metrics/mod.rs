@@ -155,7 +155,7 @@ impl LatencyHistogram {
 
 /// What the tail and the scrapes share.
 #[derive(Debug)]
-struct Shared {
+struct LiveCounters {
     /// The current catalog's table. Locked only to swap it (SIGHUP), to
     /// snapshot it (scrape) and when a feed sees `generation` move.
     table: Mutex<Arc<CodeTable>>,
@@ -167,7 +167,7 @@ struct Shared {
     delivery: Arc<DeliveryStats>,
 }
 
-impl Shared {
+impl LiveCounters {
     fn table(&self) -> Arc<CodeTable> {
         self.table.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -176,13 +176,13 @@ impl Shared {
 /// The window aggregator's handle on the live counters.
 #[derive(Debug)]
 pub struct Feed {
-    shared: Arc<Shared>,
+    shared: Arc<LiveCounters>,
     table: Arc<CodeTable>,
     generation: u64,
 }
 
 impl Feed {
-    fn new(shared: &Arc<Shared>) -> Feed {
+    fn new(shared: &Arc<LiveCounters>) -> Feed {
         Feed {
             generation: shared.generation.load(Relaxed),
             table: shared.table(),
@@ -241,7 +241,7 @@ impl HitObserver for Feed {
 /// The running metrics of a `tail`: the counters and the server. Dropping
 /// it stops the server; feeds keep counting into nothing.
 pub struct Metrics {
-    shared: Arc<Shared>,
+    shared: Arc<LiveCounters>,
     server: server::Server,
 }
 
@@ -254,7 +254,7 @@ impl Metrics {
         matcher: &Matcher,
         delivery: Arc<DeliveryStats>,
     ) -> Result<Metrics, ServeError> {
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(LiveCounters {
             table: Mutex::new(Arc::new(CodeTable::new(catalog, matcher, None))),
             generation: AtomicU64::new(0),
             lines: AtomicU64::new(0),
@@ -293,9 +293,9 @@ impl Metrics {
     }
 }
 
-/// Encodes a snapshot of [`Shared`] at each scrape.
+/// Encodes a snapshot of [`LiveCounters`] at each scrape.
 #[derive(Debug)]
-struct TailCollector(Arc<Shared>);
+struct TailCollector(Arc<LiveCounters>);
 
 fn counter(
     encoder: &mut DescriptorEncoder,
@@ -482,7 +482,7 @@ mod tests {
     #[test]
     fn a_feed_follows_the_table_after_a_catalog_change() {
         let a = Catalog::from_entries(vec![entry("Ecs.0001", Category::Quota)]).unwrap();
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(LiveCounters {
             table: Mutex::new(Arc::new(CodeTable::new(&a, &matcher_of(&a), None))),
             generation: AtomicU64::new(0),
             lines: AtomicU64::new(0),
