@@ -6,7 +6,7 @@
 //! where the bytes come from and where the results go:
 //!
 //! ```text
-//! scan: source (files, dirs, stdin, gzip/zstd, memory maps), a thread per input
+//! scan: input (files, dirs, stdin, gzip/zstd, memory maps), a thread per input
 //! tail: tail (files followed through rotation and truncation, stdin)
 //!          |
 //!          v
@@ -31,12 +31,12 @@ pub mod aggregate;
 pub mod catalog;
 pub mod checkpoint;
 pub mod explain;
+pub mod input;
 pub mod matcher;
 pub mod metrics;
 pub mod pipeline;
 pub mod scan;
 pub mod search;
 pub mod sink;
-pub mod source;
 pub mod tail;
 pub mod window;

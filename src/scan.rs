@@ -17,12 +17,12 @@
 
 use crate::aggregate::Counts;
 use crate::catalog::{Catalog, Category};
+use crate::input::{self, Input, InputError};
 use crate::matcher::{Matcher, MatcherError};
 use crate::pipeline::{self, HitError, Hits, InputEvents};
 use crate::search::Searcher;
 use crate::sink::events::{self, EventWriter};
 use crate::sink::report::Report;
-use crate::source::{self, Input, InputError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -91,7 +91,7 @@ pub fn scan(
 ) -> Result<ScanOutcome, ScanError> {
     let started = Instant::now();
     let matcher = pipeline::catalog_matcher(catalog)?;
-    let discovered = source::discover(paths, options.follow);
+    let discovered = input::discover(paths, options.follow);
     let inputs = discovered.inputs;
     let progress = ProgressBar::new(options.progress, &inputs);
     let pool = Workers {
@@ -209,7 +209,7 @@ impl Workers<'_> {
             }
             let mut progress = self.progress.counter();
             let mapped = match (input, self.mmap_min_bytes) {
-                (Input::File(path), Some(min)) => source::map_plain(path, min),
+                (Input::File(path), Some(min)) => input::map_plain(path, min),
                 _ => Ok(None),
             };
             let map = match mapped {
@@ -226,7 +226,7 @@ impl Workers<'_> {
             let searched = if let Some(map) = &map {
                 map.search(&searcher, self.matcher, &mut sink, &mut progress)
             } else {
-                match source::open(input, progress) {
+                match input::open(input, progress) {
                     Ok((_, reader)) => {
                         searcher.reset();
                         searcher.search_reader(self.matcher, reader, &mut sink)

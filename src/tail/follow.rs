@@ -50,11 +50,11 @@
 use super::patterns::Patterns;
 use crate::catalog::Catalog;
 use crate::checkpoint::{Checkpoint, FINGERPRINT_BYTES, FileState, Fingerprint, VERSION};
+use crate::input::Compression;
 use crate::matcher::{Matcher, MatcherError};
 use crate::pipeline::{Hits, InputEvents, catalog_matcher};
 use crate::search::{ResumePoint, Searcher};
 use crate::sink::events::{self, EventWriter};
-use crate::source::Compression;
 use crate::window::{
     HitObserver, Totals, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis,
 };
@@ -539,7 +539,7 @@ impl Tailer {
                 Ok(c) => out.push(c),
                 // Gone between listing and opening, or unreadable: say so
                 // once per look; it is tried again at the next one.
-                Err(e) => log::warn!("{}: {}", path.display(), crate::source::describe(&e)),
+                Err(e) => log::warn!("{}: {}", path.display(), crate::input::describe(&e)),
             }
         }
         out
@@ -730,7 +730,7 @@ impl Tailer {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    log::warn!("{}: {}", c.path.display(), crate::source::describe(&e));
+                    log::warn!("{}: {}", c.path.display(), crate::input::describe(&e));
                     return;
                 }
             }
@@ -793,7 +793,7 @@ impl Tailer {
                     self.skipped.insert(c.key);
                 }
                 Ok(c) => self.add_new(c, now),
-                Err(e) => log::warn!("{}: {}", path.display(), crate::source::describe(&e)),
+                Err(e) => log::warn!("{}: {}", path.display(), crate::input::describe(&e)),
             }
         }
         for f in &mut self.followers {
@@ -861,7 +861,7 @@ impl Tailer {
                     self.skipped.insert(c.key);
                 }
                 Ok(c) => self.add_new(c, now),
-                Err(e) => log::warn!("{}: {}", path.display(), crate::source::describe(&e)),
+                Err(e) => log::warn!("{}: {}", path.display(), crate::input::describe(&e)),
             }
         }
     }
@@ -936,7 +936,7 @@ impl Tailer {
                     log::warn!(
                         "{}: {}; reading it again at the next look",
                         self.followers[i].path.display(),
-                        crate::source::describe(&e)
+                        crate::input::describe(&e)
                     );
                     i += 1;
                 }
@@ -1142,7 +1142,7 @@ impl Tailer {
                     .map_err(io::Error::from)
             });
         if let Err(e) = reread {
-            log::warn!("{}: {}", f.path.display(), crate::source::describe(&e));
+            log::warn!("{}: {}", f.path.display(), crate::input::describe(&e));
         }
         // The stream's totals count from its start, a last unterminated
         // line included.
@@ -1153,7 +1153,7 @@ impl Tailer {
                 log::warn!(
                     "{}: {}",
                     f.path.display(),
-                    crate::source::describe(&e.into())
+                    crate::input::describe(&e.into())
                 );
                 return;
             }
@@ -1213,7 +1213,7 @@ impl Tailer {
         let end = match searcher.finish(&self.matcher, &mut sink) {
             Ok(end) => end,
             Err(e) => {
-                log::warn!("-: {}", crate::source::describe(&e.into()));
+                log::warn!("-: {}", crate::input::describe(&e.into()));
                 return;
             }
         };
@@ -1234,7 +1234,7 @@ impl Tailer {
             if let Err(err) = result {
                 log::error!(
                     "writing events: {}; events are no longer written",
-                    crate::source::describe(&err)
+                    crate::input::describe(&err)
                 );
                 self.events = None;
             }

@@ -1,4 +1,4 @@
-//! Sources for `scan`: turning the PATH arguments into a list of inputs
+//! Inputs of `scan`: turning the PATH arguments into a list of inputs
 //! (files, directories walked recursively, stdin) and opening each input as
 //! a plain byte stream, decompressing gzip and zstd.
 //!
