@@ -16,6 +16,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    ignore_file_size_signal();
     let cli = Cli::parse();
     init_log(&cli);
     match run(cli) {
@@ -25,6 +26,17 @@ fn main() -> ExitCode {
             eprintln!("faultline: error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Under a file size limit (`ulimit -f`), a write past it raises SIGXFSZ,
+/// which kills by default: ignored, the write fails with EFBIG instead, and
+/// the output that hit the limit reports it (the summaries file retries).
+fn ignore_file_size_signal() {
+    // SAFETY: setting a standard signal's disposition to SIG_IGN, before
+    // any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 
