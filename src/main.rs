@@ -158,23 +158,29 @@ fn not_in_catalog(catalog: &Catalog, code: &str) -> String {
             e.code
         );
     }
-    match catalog::code_prefix(code) {
-        None => format!("{code:?} is not an error code: expected PREFIX.DDDD, e.g. Ecs.0013"),
-        Some(prefix) => {
+    if let Err(why) = catalog::code::check_code(code) {
+        return format!("{code:?} is not an error code: it {why}");
+    }
+    match catalog::code::family(code) {
+        None => format!("{code} is not in the catalog; add it with --catalog FILE"),
+        Some(family) => {
             let same: Vec<&Entry> = catalog
                 .entries()
                 .iter()
-                .filter(|e| e.prefix() == prefix)
+                .filter(|e| catalog::code::family(&e.code) == Some(family))
                 .collect();
+            let stem = family.stem;
             match same.first() {
                 Some(e) => format!(
-                    "{code} is not in the catalog (an unknown {} code; the catalog has {} {prefix}.* codes: `faultline catalog list --service {}`)",
+                    "{code} is not in the catalog (an unknown {} code; the catalog has {} {stem}* codes: `faultline catalog list --service {}`)",
                     e.service,
                     same.len(),
                     e.service
                 ),
                 None => format!(
-                    "{code} is not in the catalog, and no code with prefix {prefix:?} is; add it with --catalog FILE"
+                    "{code} is not in the catalog, and no code with prefix {:?} and {} digits is; add it with --catalog FILE",
+                    family.prefix(),
+                    family.digits
                 ),
             }
         }
@@ -193,12 +199,17 @@ fn catalog_command(
                 rules.categorize(c, m, d, r)
             })?;
             let catalog = Catalog::from_entries(entries)?;
-            // A stale override is a data bug: it would silently do nothing.
+            // The overrides are corrections for the built-in sources; other
+            // documents (another vendor's pages) lack their codes, which is
+            // no error. For the built-in sources a stale override is a data
+            // bug, caught by `catalog check` and the freshness test; here it
+            // is a warning, so building from other documents never fails.
             let stale = stale_overrides(&rules, &catalog);
             if !stale.is_empty() {
-                bail!(
-                    "{}: overrides for codes the sources do not define: {}",
+                log::warn!(
+                    "{}: {} override(s) name codes these sources do not define (expected unless they are the built-in catalog/sources): {}",
                     catalog::category::OVERRIDES_FILE,
+                    stale.len(),
                     stale.join(", ")
                 );
             }

@@ -12,6 +12,7 @@
 
 use super::text::{Block, has_cjk, render};
 use super::{Lang, SourceRow};
+use crate::catalog::code::check_code;
 
 /// A problem found while parsing, before the file name is attached.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -410,11 +411,11 @@ pub(crate) fn source_rows(
                 format!("this row has no error code in its {code_header:?} column"),
             )
         })?;
-        if !crate::catalog::is_code(&code) {
+        if let Err(why) = check_code(&code) {
             return Err(Problem::new(
                 row.line,
                 format!(
-                    "{} in the {code_header:?} column is not an error code; codes look like PREFIX.NNNN (Ecs.0013, BackupService.6133)",
+                    "{} in the {code_header:?} column is not an error code: it {why}",
                     quote(&code)
                 ),
             ));
