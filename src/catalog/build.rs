@@ -24,7 +24,9 @@
 //! - `message`: from an English row; else a message without CJK characters
 //!   (a Chinese document's English message column); else any message; else,
 //!   as for CSBS whose documents have no message, the Chinese description
-//!   (then the English one);
+//!   (then the English one); else the remedy; else, for a row that gives
+//!   nothing but its code (word codes such as `InternalFailure` say what
+//!   they mean), the code itself;
 //! - `description` and `remedy`: one text per language, from the rows of that
 //!   language;
 //! - `status`: from an English row when there is one, else from any row;
@@ -291,13 +293,8 @@ fn merge(
         .or_else(|| all().find_map(|r| r.message.clone()))
         .or_else(|| description.zh.clone())
         .or_else(|| description.en.clone())
-        .ok_or_else(|| BuildError::At {
-            path: dir.join(&first.file),
-            line: first.line,
-            problem: format!(
-                "{code} has neither a message nor a description, and a catalog entry needs a message"
-            ),
-        })?;
+        .or_else(|| remedy.preferred().map(str::to_string))
+        .unwrap_or_else(|| code.clone());
     let mut sources: Vec<String> = all().map(|r| r.file.clone()).collect();
     sources.sort();
     sources.dedup();

@@ -10,15 +10,17 @@
 //! |---|---|
 //! | `code` | required; any shape of SPEC section 1 |
 //! | `service`, `message` | text |
-//! | `status` | an HTTP status, 100 to 599 |
+//! | `status` | an HTTP status, 100 to 599; empty: none (JSON `null`) |
 //! | `category` | one of the seven categories |
 //! | `description_en`, `description_zh`, `remedy_en`, `remedy_zh` | text in that language |
 //! | `description`, `remedy` | text; Chinese when it has CJK characters, else English |
 //! | `sources` | file names separated by `;` |
 //!
-//! An empty cell means "not given", as a missing key does in JSON, so
-//! `catalog export --format csv` (which writes these columns) reads back as
-//! the same entries. Blank lines are skipped. Every problem is reported with
+//! An empty cell means "not given", as a missing key does in JSON, except in
+//! the `status` column, where it means "no status" (as `null` does in JSON:
+//! CSV cannot tell the two apart, and an export writes a missing status as
+//! an empty cell). So `catalog export --format csv` (which writes these
+//! columns) reads back as the same entries. Blank lines are skipped. Every problem is reported with
 //! the line where its record starts, the record's number (the entry) and the
 //! column (the field), as for JSON.
 //!
@@ -349,16 +351,21 @@ fn entry(ctx: &mut EntryCheck<'_>, columns: &[Column], fields: &[String]) -> Opt
             None
         }
     };
-    let status = cell(Column::Status).and_then(|s| match s.trim().parse::<u16>() {
-        Ok(n @ 100..=599) => Some(Some(n)),
-        _ => {
-            ctx.problem(
-                Some("status"),
-                format!("{s:?} is not an HTTP status; write an integer from 100 to 599, or leave the cell empty"),
-            );
-            None
-        }
-    });
+    let has_status = columns.contains(&Column::Status);
+    let status = match cell(Column::Status) {
+        None if has_status => Some(None),
+        None => None,
+        Some(s) => match s.trim().parse::<u16>() {
+            Ok(n @ 100..=599) => Some(Some(n)),
+            _ => {
+                ctx.problem(
+                    Some("status"),
+                    format!("{s:?} is not an HTTP status; write an integer from 100 to 599, or leave the cell empty for none"),
+                );
+                None
+            }
+        },
+    };
     let category = cell(Column::Category).and_then(|s| match s.trim().parse::<Category>() {
         Ok(c) => Some(c),
         Err(e) => {

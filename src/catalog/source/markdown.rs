@@ -130,16 +130,16 @@ pub(crate) fn tables(lines: &[&str]) -> Result<Vec<RawTable>, Problem> {
             let line = j + 1;
             if row.cells.len() != width {
                 let what = if header.trailing_pipe && !row.trailing_pipe {
-                    "and it does not end with '|' as the header does; the row looks cut off (truncated document?)"
+                    " and does not end with '|' as the header does: the row looks cut off (truncated document?)"
                 } else if row.cells.len() < width {
-                    "a cell is missing (an empty cell is written as '| |')"
+                    ": a cell is missing (an empty cell is written as '| |')"
                 } else {
-                    "is there a '|' inside a cell? write it as '\\|'"
+                    ": is there a '|' inside a cell? write it as '\\|'"
                 };
                 return Err(Problem::new(
                     line,
                     format!(
-                        "this row has {} cells but the header has {width}: {what}",
+                        "this row has {} cells but the header has {width}{what}",
                         row.cells.len()
                     ),
                 ));

@@ -14,8 +14,11 @@
 //! rows, as published Markdown and grid tables often are):
 //! - a row whose code cell is empty but which has text elsewhere continues
 //!   the row above: its cells are appended to that row's cells;
-//! - a status cell that is empty (not `-`, which says "no status") takes the
-//!   status of the row above, the way a cell spanning those rows would.
+//! - in a Markdown table, which cannot span rows, a status cell that is
+//!   empty (not `-`, which says "no status") takes the status of the row
+//!   above, the way the cell spanning those rows did in the HTML the table
+//!   was converted from. Grid and HTML tables say when a cell spans rows (an
+//!   open separator, `rowspan`), so there an empty status cell is no status.
 //!
 //! A table whose code column holds only HTTP statuses (100 to 599, "Code |
 //! Description" lists of HTTP responses) is not an error-code table and is
@@ -433,6 +436,7 @@ pub(crate) fn source_rows(
         return Ok(Vec::new());
     }
     let mut status_above: Option<u16> = None;
+    let spans_are_blank = table.format == "Markdown";
     for row in &rows {
         let code_header = &cols.names[cols.code];
         let code = render(&row.cells[cols.code]).ok_or_else(|| {
@@ -452,7 +456,7 @@ pub(crate) fn source_rows(
         }
         let status_cell = cols.status.map(|c| &row.cells[c]);
         let status = match status_cell.and_then(|c| render(c)) {
-            None if status_cell.is_some_and(|c| is_blank(c)) => status_above,
+            None if spans_are_blank && status_cell.is_some_and(|c| is_blank(c)) => status_above,
             None => None,
             Some(text) => Some(parse_status(&text).ok_or_else(|| {
                 Problem::new(
