@@ -106,7 +106,7 @@ fn load_catalog(user_files: &[std::path::PathBuf]) -> Result<(Catalog, CategoryR
     let mut catalog = Catalog::builtin()?;
     for path in user_files {
         let user = user::load(path)?;
-        user::merge(&mut catalog, &user, &|c, m, d, r| {
+        user::merge(&mut catalog, user, &|c, m, d, r| {
             rules.categorize(c, m, d, r)
         });
     }
@@ -324,7 +324,7 @@ fn check(
             path: name.into(),
             entries,
         };
-        user::merge(&mut merged, &user, &|c, m, d, r| {
+        user::merge(&mut merged, user, &|c, m, d, r| {
             rules.categorize(c, m, d, r)
         });
     }

@@ -264,16 +264,18 @@ impl Catalog {
     }
 
     /// Adds entries whose codes are not in the catalog and are distinct
-    /// (the caller checked both): one sort of the new entries and one merge
-    /// of two sorted runs, O((n + m) log m), where inserting each into the
-    /// sorted vector would be O(n · m).
+    /// (the caller checked both): one sort of the new entries (none when
+    /// they come sorted) and one merge of two sorted runs, O((n + m) log m),
+    /// where inserting each into the sorted vector would be O(n · m).
     /// Should `added` hold a code twice after all, the first is kept.
     pub(crate) fn insert_new(&mut self, mut added: Vec<Entry>) {
         if added.is_empty() {
             return;
         }
-        added.sort_by(|a, b| a.code.cmp(&b.code));
-        added.dedup_by(|later, first| later.code == first.code);
+        if !added.is_sorted_by(|a, b| a.code < b.code) {
+            added.sort_by(|a, b| a.code.cmp(&b.code));
+            added.dedup_by(|later, first| later.code == first.code);
+        }
         let old = std::mem::take(&mut self.entries);
         let mut merged = Vec::with_capacity(old.len() + added.len());
         let (mut old, mut added) = (old.into_iter().peekable(), added.into_iter().peekable());
