@@ -183,12 +183,12 @@ fn grid_table_with_numeric_codes_a_row_span_and_an_empty_status() {
 
 #[test]
 fn html_page_with_a_glossary_and_two_error_tables() {
-    let got: Vec<(String, Option<u16>, Option<String>, Option<String>)> =
-        parse(&vendors().join("aws-error-codes.html"))
-            .unwrap()
-            .into_iter()
-            .map(|r| (r.code, r.status, r.description, r.remedy))
-            .collect();
+    type Row = (String, Option<u16>, Option<String>, Option<String>);
+    let got: Vec<Row> = parse(&vendors().join("aws-error-codes.html"))
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.code, r.status, r.description, r.remedy))
+        .collect();
     let s = |x: &str| Some(x.to_string());
     assert_eq!(
         got,
