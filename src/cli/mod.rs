@@ -12,13 +12,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use faultline::catalog::Category;
 use std::path::PathBuf;
 
+// Every example line runs as written in a directory holding the files it
+// names (tests/cli_polish.rs does so): relative paths, quoted globs, one
+// line each and under 80 columns so that clap never wraps one.
 const EXAMPLES: &str = "\
 Examples:
-  faultline scan /var/log/app/                 report on every log under a directory
-  faultline scan --format json app.log.gz      JSON report of a gzip archive
-  zcat old.log.gz | faultline scan -           read stdin
-  faultline scan --fail-on quota,access logs/  exit 1 when such hits are found (CI)
-  faultline explain Ecs.0013 IMG.0015          what the catalog says about codes
+  faultline scan logs/                      # every log under a directory
+  faultline scan --format json app.log.gz   # JSON report of a gzip archive
+  zcat app.log.gz | faultline scan -        # read stdin
+  faultline scan --fail-on quota,access logs/   # exit 1 on such hits (CI)
+  faultline explain Ecs.0013 IMG.0015       # what the catalog says
   faultline catalog list --service ECS --category quota";
 
 #[derive(Parser, Debug)]
@@ -62,7 +65,7 @@ pub enum Command {
     /// Batch analysis: scan files, directories, archives or stdin and print a report at the end.
     #[command(after_help = "\
 Examples:
-  faultline scan /var/log/app/
+  faultline scan logs/
   faultline scan --format json --events hits.jsonl logs/*.gz
   faultline scan --threads 1 --fail-on quota big.log.zst
   kubectl logs deploy/api | faultline scan")]
@@ -70,10 +73,11 @@ Examples:
     /// Follow logs like `tail -F` (through rotation and restarts) and write periodic summaries.
     #[command(after_help = "\
 Examples:
-  faultline tail /var/log/app/*.log
-  faultline tail --state-dir /var/lib/faultline --summaries /var/log/faultline/summaries.jsonl '/var/log/app/app.log*'
+  faultline tail 'logs/*.log'
+  faultline tail --state-dir state --summaries summaries.jsonl 'logs/app.log*'
   faultline tail --from beginning --interval 1m --events - app.log
-  faultline tail --metrics-addr :9464 --summaries https://alerts.example/faultline '/var/log/app/*.log'
+  faultline tail --metrics-addr :9464 'logs/*.log'
+  faultline tail --summaries https://alerts.example/faultline 'logs/*.log'
   kubectl logs -f deploy/api | faultline tail -")]
     Tail(TailArgs),
     /// What the catalog says about codes: service, status, category, message, description, remedy.
@@ -227,7 +231,7 @@ pub enum CatalogCommand {
     #[command(after_help = "\
 Examples:
   faultline catalog build
-  faultline catalog build --sources my-docs/ -o /tmp/catalog.json")]
+  faultline catalog build --sources my-docs/ -o my-catalog.json")]
     Build {
         /// Directory of vendor documents, with their documents.json manifest.
         #[arg(long, value_name = "DIR", default_value = "catalog/sources")]
@@ -244,7 +248,7 @@ Examples:
     /// Validate a catalog or user catalog; report every problem by entry and field.
     #[command(after_help = "\
 Examples:
-  faultline catalog check                     the built-in catalog and any --catalog files
+  faultline catalog check   # the built-in catalog and any --catalog files
   faultline catalog check my-codes.json")]
     Check {
         /// A catalog file; without it, the built-in catalog and the --catalog files are checked.
