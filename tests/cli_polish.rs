@@ -175,3 +175,129 @@ fn tail_help_quotes_its_globs() {
         }
     }
 }
+
+/// The entries of a help's `Arguments:` and `Options:` sections, each with
+/// its description (empty when it has none).
+fn described_args(text: &str) -> Vec<(String, String)> {
+    let mut entries: Vec<(String, String)> = Vec::new();
+    let mut in_section = false;
+    for line in text.lines() {
+        if line == "Arguments:" || line == "Options:" {
+            in_section = true;
+            continue;
+        }
+        if !line.starts_with(' ') {
+            in_section = false;
+        }
+        if !in_section {
+            continue;
+        }
+        let body = line.trim_start();
+        let indent = line.len() - body.len();
+        if indent <= 6 && (body.starts_with('-') || body.starts_with('<') || body.starts_with('['))
+        {
+            // `  -q, --quiet  Print...` or `      --top <N>` with the text below.
+            let (name, desc) = match body.find("  ") {
+                Some(i) => (&body[..i], body[i..].trim()),
+                None => (body, ""),
+            };
+            entries.push((name.to_string(), desc.to_string()));
+        } else if let Some(last) = entries.last_mut() {
+            last.1.push(' ');
+            last.1.push_str(body);
+        }
+    }
+    entries
+}
+
+#[test]
+fn every_argument_of_every_command_is_described() {
+    for cmd in command_paths() {
+        let args: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        for (name, desc) in described_args(&help(&args)) {
+            assert!(
+                !desc.trim().is_empty(),
+                "`faultline {} --help`: {name} has no description",
+                cmd.join(" ")
+            );
+        }
+    }
+}
+
+#[test]
+fn catalog_list_category_lists_its_values() {
+    let text = help(&["catalog", "list"]);
+    let (_, desc) = described_args(&text)
+        .into_iter()
+        .find(|(n, _)| n.starts_with("--category"))
+        .unwrap();
+    // The seven categories of SPEC section 2, written out independently.
+    for c in [
+        "quota",
+        "access",
+        "retry",
+        "resource_state",
+        "fix_request",
+        "unsupported",
+        "contact_support",
+    ] {
+        assert!(desc.contains(c), "--category help lacks {c}: {desc}");
+    }
+}
+
+#[test]
+fn quiet_promises_no_progress_bar_only_where_there_is_one() {
+    for cmd in [&["explain"][..], &["catalog", "list"], &["tail"]] {
+        let (_, desc) = described_args(&help(cmd))
+            .into_iter()
+            .find(|(n, _)| n.starts_with("-q"))
+            .unwrap();
+        assert!(
+            !desc.contains("and no progress bar"),
+            "{cmd:?}: -q says {desc:?}"
+        );
+    }
+}
+
+/// A scan's text report of a log with two unknown codes (known prefix Ecs,
+/// codes not in the catalog) and one known.
+fn text_report(extra: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(
+        &log,
+        "x Ecs.9876 y\nx Ecs.9877 y\nx Ecs.9877 y\nx Ecs.0013 y\n",
+    )
+    .unwrap();
+    let out = common::faultline()
+        .args(["scan", "--format", "text"])
+        .args(extra)
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn top_limits_both_lists_and_zero_lists_none() {
+    let zero = text_report(&["--top", "0"]);
+    assert!(
+        !zero.contains("Ecs.9876") && !zero.contains("Ecs.9877"),
+        "{zero}"
+    );
+    assert!(!zero.contains("  Ecs.0013"), "{zero}");
+    assert!(zero.contains("... and 2 more"), "{zero}");
+    let one = text_report(&["--top", "1"]);
+    assert!(
+        one.contains("Ecs.9877") && !one.contains("Ecs.9876"),
+        "{one}"
+    );
+    assert!(one.contains("... and 1 more"), "{one}");
+    let help = help(&["scan"]);
+    assert!(help.contains("unknown-codes list"), "--top help: {help}");
+}

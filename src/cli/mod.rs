@@ -44,7 +44,7 @@ pub struct GlobalArgs {
     /// repeatable, later files win.
     #[arg(long = "catalog", value_name = "FILE", global = true)]
     pub catalogs: Vec<PathBuf>,
-    /// Print nothing on stderr but errors, and no progress bar.
+    /// Print nothing on stderr but errors (for scan, no progress bar either).
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// How much to say on stderr.
@@ -120,7 +120,9 @@ pub struct ScanArgs {
     /// Follow symbolic links while walking directories.
     #[arg(long)]
     pub follow: bool,
-    /// Codes listed in the text report's top-codes table.
+    /// How many codes the text report lists, most frequent first, in its
+    /// top-codes table and in its unknown-codes list each; the rest are
+    /// counted in an `... and N more` line (0: none listed, all counted).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
     /// Read plain files with read(2) instead of memory-mapping them. Use it
@@ -210,11 +212,24 @@ fn parse_category(s: &str) -> Result<Category, String> {
         .map_err(|e: faultline::catalog::UnknownCategory| e.to_string())
 }
 
+/// A category chosen from its listed values (help shows all seven).
+fn category_values() -> impl clap::builder::TypedValueParser<Value = Category> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Category::ALL.map(Category::as_str))
+        // The parser only lets Category names through, so parsing succeeds.
+        .map(|s| {
+            s.parse::<Category>()
+                .expect("a possible value is a category")
+        })
+}
+
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
     /// Codes to explain, e.g. Ecs.0013.
     #[arg(value_name = "CODE", required = true)]
     pub codes: Vec<String>,
+    /// Output format: text for people, json (an array of catalog entries)
+    /// for programs.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
@@ -261,6 +276,7 @@ Examples:
   faultline catalog export --format json > catalog.json
   faultline catalog export --format csv > catalog.csv")]
     Export {
+        /// Output format: json (the catalog file's own format) or csv.
         #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
         format: ExportFormat,
     },
@@ -270,14 +286,17 @@ Examples:
   faultline catalog list --service CSBS
   faultline catalog list --category retry")]
     List {
+        /// Only codes of this service, as the catalog names it (e.g. ECS, CSBS).
         #[arg(long, value_name = "SERVICE")]
         service: Option<String>,
-        #[arg(long, value_name = "CATEGORY", value_parser = parse_category)]
+        /// Only codes of this remedy category.
+        #[arg(long, value_name = "CATEGORY", value_parser = category_values())]
         category: Option<Category>,
     },
     /// Everything about one code, and why it has its category.
     #[command(after_help = "Example:\n  faultline catalog show BackupService.6133")]
     Show {
+        /// The code, as the catalog spells it (codes are case-sensitive).
         #[arg(value_name = "CODE")]
         code: String,
     },

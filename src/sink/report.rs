@@ -58,7 +58,8 @@ impl Report {
         writeln!(out)
     }
 
-    /// The text report; `top` is how many codes the top-codes table lists.
+    /// The text report; `top` is how many codes the top-codes table and the
+    /// unknown-codes list each list (the rest are only counted).
     pub fn write_text(
         &self,
         out: &mut impl Write,
@@ -96,14 +97,14 @@ impl Report {
             )?;
             let mut unknown: Vec<(&String, &u64)> = self.unknown_codes.iter().collect();
             unknown.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-            for (code, n) in unknown.iter().take(top.max(1)) {
+            for (code, n) in unknown.iter().take(top) {
                 writeln!(out, "  {:>8}  {code}", group(**n))?;
             }
-            if unknown.len() > top.max(1) {
+            if unknown.len() > top {
                 writeln!(
                     out,
                     "  ... and {} more (see --format json)",
-                    unknown.len() - top.max(1)
+                    unknown.len() - top
                 )?;
             }
         }
