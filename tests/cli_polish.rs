@@ -301,3 +301,101 @@ fn top_limits_both_lists_and_zero_lists_none() {
     let help = help(&["scan"]);
     assert!(help.contains("unknown-codes list"), "--top help: {help}");
 }
+
+#[test]
+fn one_line_is_not_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("one.log");
+    std::fs::write(&log, "x Ecs.0013 y\n").unwrap();
+    let out = common::faultline()
+        .args(["scan", "--format", "text"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(" in 1 line, "), "{text}");
+}
+
+/// Terminal columns by hand: CJK ideographs take two, ASCII one.
+fn columns(s: &str) -> usize {
+    s.chars()
+        .map(|c| {
+            if ('\u{4e00}'..='\u{9fff}').contains(&c) {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn chinese_service_names_keep_the_columns_aligned() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = dir.path().join("zh.json");
+    let entry = serde_json::json!([{
+        "code": "Ecs.7771", "service": "云服务器", "status": 400,
+        "message": "配额不足。", "description": {"zh": "配额不足。"},
+        "remedy": {"zh": "申请扩大配额。"}, "category": "quota"
+    }]);
+    std::fs::write(&user, entry.to_string()).unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "x Ecs.7771 y\nx Ecs.0013 y\nx Ecs.0013 y\n").unwrap();
+    let out = common::faultline()
+        .arg("--catalog")
+        .arg(&user)
+        .args(["scan", "--format", "text"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    // The service table: every row as wide as its header.
+    let table: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("service"))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(table.len() >= 4, "{text}");
+    for row in &table {
+        assert_eq!(columns(row), columns(table[0]), "row {row:?} in\n{text}");
+    }
+    // The top codes: the category column starts at one column in each row.
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("Ecs.7771") || l.contains("Ecs.0013"))
+        .filter(|l| l.contains("quota"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    let at: Vec<usize> = rows
+        .iter()
+        .map(|r| columns(&r[..r.find("quota").unwrap()]))
+        .collect();
+    assert_eq!(at[0], at[1], "{text}");
+}
+
+#[test]
+fn control_characters_in_file_names_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.log");
+    std::fs::write(&good, "x Ecs.0013 y\n").unwrap();
+    let bad = dir.path().join("red\x1b[31mfile.log");
+    let out = common::faultline()
+        .args(["scan", "--format", "text"])
+        .arg(&good)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stdout.contains('\x1b') && !stderr.contains('\x1b'),
+        "{stdout}{stderr}"
+    );
+    assert!(stderr.contains("red\\u{1b}[31mfile.log"), "{stderr}");
+    assert!(stdout.contains("red\\u{1b}[31mfile.log"), "{stdout}");
+}
