@@ -91,7 +91,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .map(|(c, _)| c)
                     .map_err(|e| format!("{e:#}"))
             });
-            faultline::tail::run(catalog, &args, reload)?;
+            if args.kafka_brokers.is_some() {
+                faultline::kafka::run(catalog, &args, reload)?;
+            } else {
+                faultline::tail::run(catalog, &args, reload)?;
+            }
             return Ok(ExitCode::SUCCESS);
         }
         Command::Catalog(cmd) => catalog_command(&mut out, &cli.global.catalogs, cmd)?,
