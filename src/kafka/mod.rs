@@ -387,11 +387,14 @@ pub fn run(catalog: Catalog, args: &TailArgs, reload: CatalogLoader) -> Result<(
             libc::SIGINT | libc::SIGTERM => break,
             libc::SIGHUP => match reload() {
                 Ok(catalog) => match tail.reload(catalog) {
-                    Ok(()) => {
+                    Ok(summary) => {
                         log::info!("catalog reloaded");
                         if let Some(m) = &metrics {
                             m.catalog_changed(&tail.catalog);
                         }
+                        summaries
+                            .write(&summary)
+                            .map_err(KafkaTailError::WriteSummary)?;
                     }
                     Err(e) => log::error!("catalog reload failed, keeping the old one: {e}"),
                 },
@@ -420,6 +423,7 @@ pub fn run(catalog: Catalog, args: &TailArgs, reload: CatalogLoader) -> Result<(
     summaries
         .write(&summary)
         .map_err(KafkaTailError::WriteSummary)?;
+    tail.leave(args.kafka_session_timeout);
     summaries.finish();
     Ok(())
 }
@@ -835,23 +839,45 @@ impl GroupTail {
         }
     }
 
+    /// Leaves the group, waiting at most `within` (a rebalance in
+    /// progress can hold the leave for much longer): past that the group
+    /// notices the session timing out instead. Nothing is lost either
+    /// way: everything counted is committed or dropped by now.
+    fn leave(self, within: Duration) {
+        let consumer = self.consumer;
+        if consumer.close_queue().is_ok() {
+            let deadline = Instant::now() + within;
+            while !consumer.closed() && Instant::now() < deadline {
+                let _ = consumer.poll(POLL);
+            }
+        }
+        if !consumer.closed() {
+            log::warn!(
+                "kafka: leaving the group took longer than {within:?}; the group will notice when the session times out"
+            );
+        }
+        // Dropping would wait for the leave without a limit.
+        std::mem::forget(consumer);
+    }
+
     /// Swaps in a new catalog (SIGHUP): uncommitted counts are kept by
-    /// code name.
-    fn reload(&mut self, catalog: Catalog) -> Result<(), MatcherError> {
+    /// code name. The window is closed first, since its counters are
+    /// indexed by the old catalog; its summary is returned.
+    fn reload(&mut self, catalog: Catalog) -> Result<crate::window::WindowSummary, MatcherError> {
         let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?;
         for o in &mut self.owned {
             let t = o.take_counts(&self.catalog);
             o.carried = t;
             o.counts = Counts::new(catalog.len());
         }
+        let summary = self.close_window();
         let now = SystemTime::now();
-        let _ = self.agg.close(now, &self.catalog, &self.matcher);
         self.agg = WindowAggregator::new(catalog.len(), now, Totals::default());
         if let Some((f, _, _)) = &mut self.events {
             *f = EventFormat::new(&catalog);
         }
         self.catalog = catalog;
         self.matcher = matcher;
-        Ok(())
+        Ok(summary)
     }
 }
