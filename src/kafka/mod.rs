@@ -1,8 +1,15 @@
 //! `faultline tail --kafka-brokers ...`: `tail` as a member of a Kafka
 //! consumer group (SPEC section 3, "tail from Kafka"). This module owns the
 //! consumer, the exactly-once commit protocol and its own small run loop;
-//! each message's value goes through the same [`Searcher`], [`Matcher`],
-//! [`WindowAggregator`], events format, summaries and metrics as a file.
+//! each message's value goes through the same [`Searcher`] and hit pipeline
+//! ([`Hits`] into the [`WindowAggregator`], events by the [`EventWriter`],
+//! metrics through the aggregator's observer) as a file.
+//!
+//! [`run`] takes plain options ([`Config`]), a channel of catalogs and a
+//! `shutdown` future, like [`crate::tail::run`]. librdkafka's consumer is
+//! blocking, so the loop runs on a blocking thread of the caller's runtime;
+//! the async side only turns `shutdown` into a flag the loop reads after
+//! each poll (at most [`POLL`] later).
 //!
 //! Each message is searched as a complete input (its end is a boundary);
 //! an event names the source `kafka:TOPIC/PARTITION` and, as its offset,
@@ -82,19 +89,20 @@
 //! this instance read but never committed.
 
 pub mod ledger;
+mod partition;
 
 use crate::aggregate::Counts;
-use crate::catalog::{Catalog, CodeId};
-use crate::cli::{CrashAt, StartFrom, TailArgs};
-use crate::matcher::{Matcher, MatcherError, UnknownCode};
-use crate::metrics::{Metrics, ServeError};
-use crate::search::{Position, Searcher, Sink};
-use crate::sink::events::{self, EventFormat};
+use crate::catalog::Catalog;
+use crate::matcher::{Matcher, MatcherError};
+use crate::metrics::{Metrics, MetricsAddr, ServeError};
+use crate::pipeline::{Hits, InputEvents, catalog_matcher};
+use crate::search::Searcher;
+use crate::sink::events::EventWriter;
 use crate::sink::post::PostConfig;
 use crate::sink::summaries::{SummaryOpenError, SummaryOut};
-use crate::tail::CatalogLoader;
 use crate::window::{Totals, WindowAggregator, rfc3339, rfc3339_millis};
 use ledger::{KafkaState, Ledger, PendingCommit, PendingPartition, StateError, StateStore};
+use partition::{AtMessage, Owned, PartitionTally};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
@@ -102,12 +110,13 @@ use rdkafka::message::Message;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
 
 /// How long one poll waits for a message before the loop looks at the
-/// clock and the signals.
+/// clock, the shutdown flag and the catalog reloads.
 const POLL: Duration = Duration::from_millis(100);
 /// Timeout of one request to the group coordinator (commit, read-back).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -122,14 +131,50 @@ pub enum KafkaTailError {
     Matcher(#[from] MatcherError),
     #[error(transparent)]
     Metrics(#[from] ServeError),
-    #[error("cannot open the events file {path}: {source}")]
+    #[error("cannot open the events file {path}")]
     Events { path: PathBuf, source: io::Error },
-    #[error("cannot start the Kafka consumer (check --kafka-brokers and --kafka-group): {0}")]
+    #[error("cannot start the Kafka consumer (check the brokers, topics and group)")]
     Consumer(#[source] KafkaError),
-    #[error("writing summaries: {0}")]
+    #[error("writing summaries")]
     WriteSummary(#[source] io::Error),
-    #[error("tail from Kafka needs --state-dir: exact totals are kept there")]
-    NoStateDir,
+}
+
+/// How to tail from Kafka, independent of the command line.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `HOST:PORT[,...]`: the brokers to start from.
+    pub brokers: String,
+    pub topics: Vec<String>,
+    /// The consumer group whose partitions this instance shares.
+    pub group: String,
+    /// How long a silent instance keeps its partitions.
+    pub session_timeout: Duration,
+    /// A new group starts at the latest offsets (else the earliest).
+    pub from_end: bool,
+    /// Length of a summary window; a commit ends each.
+    pub interval: Duration,
+    /// Where summaries go: a file, `-` (stdout) or an http(s) URL.
+    pub summaries: String,
+    /// Summaries queued at most for a URL.
+    pub summaries_queue: usize,
+    /// Serve Prometheus metrics here.
+    pub metrics_addr: Option<MetricsAddr>,
+    /// Also write every hit as a JSON line here (`-`: stdout).
+    pub events: Option<PathBuf>,
+    /// This instance's share of the totals and its pending commit.
+    pub state_dir: PathBuf,
+    /// Set aside the saved state and start from zero.
+    pub reset_state: bool,
+    /// Tests only: end the process in the middle of the first commit.
+    pub crash_at: Option<CrashAt>,
+}
+
+/// Where a test asks the process to die (like `kill -9`) during its first
+/// commit: after step 1 (`Save`) or after step 2 (`Commit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashAt {
+    Save,
+    Commit,
 }
 
 /// What the rebalance callback saw, for the run loop to act on.
@@ -172,126 +217,6 @@ impl ConsumerContext for GroupContext {
 
 type GroupConsumer = BaseConsumer<GroupContext>;
 
-/// A partition this instance owns now.
-struct Owned {
-    topic: String,
-    partition: i32,
-    /// `"kafka:TOPIC/PARTITION"` as a JSON string, for events.
-    source: String,
-    /// Which ownership this is: a partition lost and got back is a new one.
-    epoch: u64,
-    /// The offset after the last message read.
-    next: Option<i64>,
-    /// The offset last committed (by anyone) as far as known.
-    committed: Option<i64>,
-    /// The ledger of the last commit; `None` until read from Kafka.
-    ledger: Option<Ledger>,
-    /// Counts of the messages read since the last landed commit.
-    counts: Counts,
-    lines: u64,
-    bytes: u64,
-    /// Counts from before a catalog reload, by code name.
-    carried: Totals,
-}
-
-impl Owned {
-    fn new(topic: &str, partition: i32, codes: usize, epoch: u64) -> Owned {
-        Owned {
-            topic: topic.to_string(),
-            partition,
-            source: events::json(&format!("kafka:{topic}/{partition}")),
-            epoch,
-            next: None,
-            committed: None,
-            ledger: None,
-            counts: Counts::new(codes),
-            lines: 0,
-            bytes: 0,
-            carried: Totals::default(),
-        }
-    }
-
-    /// The uncommitted counts by code name, and zero in their place.
-    fn take_counts(&mut self, catalog: &Catalog) -> Totals {
-        let mut t = std::mem::take(&mut self.carried);
-        let counts = std::mem::replace(&mut self.counts, Counts::new(catalog.len()));
-        t.lines += std::mem::take(&mut self.lines);
-        t.bytes += std::mem::take(&mut self.bytes);
-        t.hits += counts.hits;
-        t.unknown += counts.unknown_total;
-        for (id, &n) in counts.by_code.iter().enumerate() {
-            if n > 0 {
-                *t.by_code
-                    .entry(catalog.entry(id as CodeId).code.clone())
-                    .or_insert(0) += n;
-            }
-        }
-        t
-    }
-
-    fn has_new(&self) -> bool {
-        self.next.is_some() && self.next != self.committed
-    }
-}
-
-/// Counts one message's hits into the window and its partition, and
-/// renders its events.
-struct MessageSink<'a> {
-    agg: &'a mut WindowAggregator,
-    counts: &'a mut Counts,
-    seen_at: Instant,
-    matcher: &'a Matcher,
-    offset: u64,
-    events: Option<(&'a EventFormat, &'a mut Vec<u8>, &'a str, &'a str)>,
-}
-
-impl Sink for MessageSink<'_> {
-    fn known(&mut self, id: CodeId, pos: Position) {
-        self.agg.known(id, self.seen_at.elapsed());
-        self.counts.add_known(id);
-        if let Some((format, buf, source, ts)) = &mut self.events {
-            format.known(buf, source, self.offset, pos.line, id, Some(ts));
-        }
-    }
-
-    fn unknown(&mut self, code: UnknownCode, pos: Position) {
-        self.agg.unknown(code, self.seen_at.elapsed());
-        self.counts.add_unknown(code);
-        if let Some((format, buf, source, ts)) = &mut self.events {
-            let prefix = self.matcher.prefix(code.prefix);
-            format.unknown(
-                buf,
-                source,
-                self.offset,
-                pos.line,
-                prefix,
-                code.number,
-                Some(ts),
-            );
-        }
-    }
-}
-
-/// The last signal received (0: none); set by the handler.
-static SIGNAL: AtomicI32 = AtomicI32::new(0);
-
-extern "C" fn on_signal(sig: libc::c_int) {
-    SIGNAL.store(sig, Ordering::SeqCst);
-}
-
-fn install_signal_handlers() {
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only stores into an atomic, which is
-        // async-signal-safe.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as *const () as usize;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
-    }
-}
-
 /// The consumer, the state and everything a message feeds.
 struct GroupTail {
     consumer: GroupConsumer,
@@ -301,7 +226,9 @@ struct GroupTail {
     matcher: Matcher,
     searcher: Searcher,
     agg: WindowAggregator,
-    events: Option<(EventFormat, Box<dyn Write + Send>, Vec<u8>)>,
+    events: Option<EventWriter>,
+    /// Events rendered since the last [`GroupTail::flush_events`].
+    events_buf: Vec<u8>,
     owned: Vec<Owned>,
     epochs: u64,
     /// Counts of a pending commit go back to their partition only if it is
@@ -317,10 +244,42 @@ struct GroupTail {
     crash_at: Option<CrashAt>,
 }
 
-pub fn run(catalog: Catalog, args: &TailArgs, reload: CatalogLoader) -> Result<(), KafkaTailError> {
-    let dir = args.state_dir.as_ref().ok_or(KafkaTailError::NoStateDir)?;
-    let store = StateStore::open(dir)?;
-    if args.reset_state {
+/// Runs the group member until `shutdown` completes: reads its share of
+/// the topics, commits and writes a summary per window, commits once more
+/// and leaves the group. Each catalog received on `reloads` replaces the
+/// current one. Needs a tokio runtime (the loop runs on a blocking thread).
+pub async fn run(
+    catalog: Catalog,
+    config: Config,
+    reloads: mpsc::Receiver<Catalog>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), KafkaTailError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut group = tokio::task::spawn_blocking({
+        let stop = stop.clone();
+        move || run_blocking(catalog, &config, reloads, &stop)
+    });
+    let joined = tokio::select! {
+        joined = &mut group => joined,
+        () = shutdown => {
+            stop.store(true, Ordering::Relaxed);
+            group.await
+        }
+    };
+    match joined {
+        Ok(result) => result,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+fn run_blocking(
+    catalog: Catalog,
+    config: &Config,
+    mut reloads: mpsc::Receiver<Catalog>,
+    stop: &AtomicBool,
+) -> Result<(), KafkaTailError> {
+    let store = StateStore::open(&config.state_dir)?;
+    if config.reset_state {
         store.reset()?;
     }
     let now = SystemTime::now();
@@ -332,7 +291,7 @@ pub fn run(catalog: Catalog, args: &TailArgs, reload: CatalogLoader) -> Result<(
             s
         }
     };
-    let events = match &args.events {
+    let events = match &config.events {
         None => None,
         Some(p) => {
             let out: Box<dyn Write + Send> = if p.as_os_str() == "-" {
@@ -349,58 +308,58 @@ pub fn run(catalog: Catalog, args: &TailArgs, reload: CatalogLoader) -> Result<(
                         })?,
                 )
             };
-            Some((EventFormat::new(&catalog), out, Vec::new()))
+            Some(EventWriter::new(&catalog, out))
         }
     };
     let mut summaries = SummaryOut::open_with(
-        &args.summaries,
-        PostConfig::for_interval(args.interval, args.summaries_queue),
+        &config.summaries,
+        PostConfig::for_interval(config.interval, config.summaries_queue),
     )?;
-    // Before the aggregator: it takes up the metrics feed of this thread.
-    let metrics = match &args.metrics_addr {
-        Some(addr) => Some(Metrics::start(addr, &catalog, summaries.delivery())?),
+    let matcher = catalog_matcher(&catalog)?;
+    let mut agg = WindowAggregator::new(catalog.len(), now, Totals::default());
+    let metrics = match &config.metrics_addr {
+        Some(addr) => {
+            let m = Metrics::start(addr, &catalog, &matcher, summaries.delivery())?;
+            agg.observe(Box::new(m.feed()));
+            Some(m)
+        }
         None => None,
     };
-    let consumer = make_consumer(args)?;
-    install_signal_handlers();
+    let consumer = make_consumer(config)?;
     let mut tail = GroupTail {
-        matcher: Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?,
-        agg: WindowAggregator::new(catalog.len(), now, Totals::default()),
+        matcher,
+        agg,
         catalog,
         searcher: Searcher::default(),
         consumer,
         store,
         state,
         events,
+        events_buf: Vec::new(),
         owned: Vec::new(),
         epochs: 0,
         pending_epochs: Vec::new(),
         joined: false,
-        joined_by: Instant::now() + 3 * args.kafka_session_timeout,
-        pin_new_partitions: args.from == StartFrom::End,
-        crash_at: args.kafka_crash_at,
+        joined_by: Instant::now() + 3 * config.session_timeout,
+        pin_new_partitions: config.from_end,
+        crash_at: config.crash_at,
     };
 
-    let mut window_end = Instant::now() + args.interval;
-    loop {
-        match SIGNAL.swap(0, Ordering::SeqCst) {
-            libc::SIGINT | libc::SIGTERM => break,
-            libc::SIGHUP => match reload() {
-                Ok(catalog) => match tail.reload(catalog) {
-                    Ok(summary) => {
-                        log::info!("catalog reloaded");
-                        if let Some(m) = &metrics {
-                            m.catalog_changed(&tail.catalog);
-                        }
-                        summaries
-                            .write(&summary)
-                            .map_err(KafkaTailError::WriteSummary)?;
+    let mut window_end = Instant::now() + config.interval;
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok(catalog) = reloads.try_recv() {
+            match tail.reload(catalog) {
+                Ok(summary) => {
+                    log::info!("catalog reloaded");
+                    if let Some(m) = &metrics {
+                        m.catalog_changed(&tail.catalog, &tail.matcher);
                     }
-                    Err(e) => log::error!("catalog reload failed, keeping the old one: {e}"),
-                },
+                    summaries
+                        .write(&summary)
+                        .map_err(KafkaTailError::WriteSummary)?;
+                }
                 Err(e) => log::error!("catalog reload failed, keeping the old one: {e}"),
-            },
-            _ => {}
+            }
         }
         if Instant::now() >= window_end {
             tail.commit();
@@ -411,9 +370,9 @@ pub fn run(catalog: Catalog, args: &TailArgs, reload: CatalogLoader) -> Result<(
             if let Some(m) = &metrics {
                 m.set_consumer_lag(tail.lag());
             }
-            window_end += args.interval;
+            window_end += config.interval;
             if window_end < Instant::now() {
-                window_end = Instant::now() + args.interval;
+                window_end = Instant::now() + config.interval;
             }
         }
         tail.poll_once(POLL);
@@ -423,7 +382,7 @@ pub fn run(catalog: Catalog, args: &TailArgs, reload: CatalogLoader) -> Result<(
     summaries
         .write(&summary)
         .map_err(KafkaTailError::WriteSummary)?;
-    tail.leave(args.kafka_session_timeout);
+    tail.leave(config.session_timeout);
     summaries.finish();
     Ok(())
 }
@@ -443,22 +402,21 @@ fn instance_id(now: SystemTime) -> String {
     )
 }
 
-fn make_consumer(args: &TailArgs) -> Result<GroupConsumer, KafkaTailError> {
-    let session_ms = args.kafka_session_timeout.as_millis().max(1);
-    let brokers = args.kafka_brokers.as_deref().unwrap_or_default();
-    let group = args.kafka_group.as_deref().unwrap_or_default();
+fn make_consumer(config: &Config) -> Result<GroupConsumer, KafkaTailError> {
+    let session_ms = config.session_timeout.as_millis().max(1);
     let consumer: GroupConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", group)
+        .set("bootstrap.servers", &config.brokers)
+        .set("group.id", &config.group)
         .set("client.id", "faultline")
         // Offsets are committed only by the protocol above.
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set(
             "auto.offset.reset",
-            match args.from {
-                StartFrom::End => "latest",
-                StartFrom::Beginning => "earliest",
+            if config.from_end {
+                "latest"
+            } else {
+                "earliest"
             },
         )
         .set("partition.assignment.strategy", "cooperative-sticky")
@@ -466,7 +424,7 @@ fn make_consumer(args: &TailArgs) -> Result<GroupConsumer, KafkaTailError> {
         .set("heartbeat.interval.ms", (session_ms / 3).max(1).to_string())
         .create_with_context(GroupContext::default())
         .map_err(KafkaTailError::Consumer)?;
-    let topics: Vec<&str> = args.kafka_topic.iter().map(String::as_str).collect();
+    let topics: Vec<&str> = config.topics.iter().map(String::as_str).collect();
     consumer
         .subscribe(&topics)
         .map_err(KafkaTailError::Consumer)?;
@@ -508,21 +466,29 @@ impl GroupTail {
                         Some(_) => rfc3339_millis(SystemTime::now()),
                         None => String::new(),
                     };
-                    let mut sink = MessageSink {
-                        agg: &mut self.agg,
+                    let tally = &mut PartitionTally {
+                        window: &mut self.agg,
                         counts: &mut o.counts,
-                        seen_at,
-                        matcher: &self.matcher,
-                        offset: offset as u64,
-                        events: self
-                            .events
-                            .as_mut()
-                            .map(|(f, _, buf)| (&*f, buf, o.source.as_str(), ts.as_str())),
                     };
-                    let t = self.searcher.search_slice(&self.matcher, value, &mut sink);
-                    self.agg.read(t.bytes, t.lines);
-                    o.bytes += t.bytes;
-                    o.lines += t.lines;
+                    let hits = Hits::new(tally, &self.matcher).timed(seen_at).with_events(
+                        self.events.as_ref().map(|w| {
+                            InputEvents::buffered(w, &o.source, &ts, &mut self.events_buf)
+                        }),
+                    );
+                    let mut sink = AtMessage {
+                        hits,
+                        offset: offset as u64,
+                    };
+                    // Events are buffered (handed over below) and a slice
+                    // has no reads: nothing in this search can fail.
+                    match self.searcher.search_slice(&self.matcher, value, &mut sink) {
+                        Ok(t) => {
+                            self.agg.read(t.bytes, t.lines);
+                            o.bytes += t.bytes;
+                            o.lines += t.lines;
+                        }
+                        Err(e) => log::error!("kafka: {topic}/{partition}@{offset}: {e}"),
+                    }
                 }
                 o.next = Some(offset + 1);
                 drop(msg);
@@ -826,14 +792,17 @@ impl GroupTail {
     }
 
     fn flush_events(&mut self) {
-        if let Some((_, out, buf)) = &mut self.events {
-            if buf.is_empty() {
+        if let Some(w) = &self.events {
+            if self.events_buf.is_empty() {
                 return;
             }
-            let result = out.write_all(buf).and_then(|()| out.flush());
-            buf.clear();
+            let result = w.write_block(&self.events_buf);
+            self.events_buf.clear();
             if let Err(err) = result {
-                log::error!("writing events: {err}; events are no longer written");
+                log::error!(
+                    "writing events: {}; events are no longer written",
+                    crate::input::describe(&err)
+                );
                 self.events = None;
             }
         }
@@ -864,7 +833,7 @@ impl GroupTail {
     /// code name. The window is closed first, since its counters are
     /// indexed by the old catalog; its summary is returned.
     fn reload(&mut self, catalog: Catalog) -> Result<crate::window::WindowSummary, MatcherError> {
-        let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?;
+        let matcher = catalog_matcher(&catalog)?;
         for o in &mut self.owned {
             let t = o.take_counts(&self.catalog);
             o.carried = t;
@@ -872,9 +841,9 @@ impl GroupTail {
         }
         let summary = self.close_window();
         let now = SystemTime::now();
-        self.agg = WindowAggregator::new(catalog.len(), now, Totals::default());
-        if let Some((f, _, _)) = &mut self.events {
-            *f = EventFormat::new(&catalog);
+        self.agg.restart(catalog.len(), now, Totals::default());
+        if let Some(w) = &mut self.events {
+            w.set_catalog(&catalog);
         }
         self.catalog = catalog;
         self.matcher = matcher;
