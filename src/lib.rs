@@ -7,7 +7,8 @@
 //!
 //! ```text
 //! scan: input (files, dirs, stdin, gzip/zstd, memory maps), a thread per input
-//! tail: tail (files followed through rotation and truncation, stdin)
+//! tail: tail (files followed through rotation and truncation, stdin),
+//!       or kafka (a consumer group's share of topics, exactly-once totals)
 //!          |
 //!          v
 //!   search (reads, decides codes across reads, positions)
@@ -25,13 +26,15 @@
 //! synchronous code; `tail` adds an async shell that takes its options,
 //! shutdown and catalog reloads from the caller. The library knows nothing
 //! of the command line, terminals or signals: the `faultline` binary's
-//! `cli` module turns flags into [`scan::Options`] and [`tail::Config`].
+//! `cli` module turns flags into [`scan::Options`], [`tail::Config`] and
+//! [`kafka::Config`].
 
 pub mod aggregate;
 pub mod catalog;
 pub mod checkpoint;
 pub mod explain;
 pub mod input;
+pub mod kafka;
 pub mod matcher;
 pub mod metrics;
 pub mod pipeline;

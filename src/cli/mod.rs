@@ -152,7 +152,7 @@ pub struct TailArgs {
     /// Files, directories (the files directly in them) or globs to follow
     /// (quote globs so faultline, not the shell, expands them: files that
     /// appear later are picked up); `-` follows stdin until it ends.
-    #[arg(value_name = "PATH|GLOB", required = true)]
+    #[arg(value_name = "PATH|GLOB", required_unless_present = "kafka_brokers")]
     pub paths: Vec<PathBuf>,
     /// Where to start in files that exist at start-up when there is no
     /// saved state; files that appear later are always read from their
@@ -195,6 +195,38 @@ pub struct TailArgs {
     /// then up to one --poll-interval.
     #[arg(long)]
     pub no_file_events: bool,
+    /// Read Kafka instead of files, as a member of the consumer group
+    /// --kafka-group: the brokers to start from. Needs --state-dir, where
+    /// this instance keeps its exact share of the group's totals.
+    #[arg(long, value_name = "HOST:PORT[,...]", conflicts_with = "paths",
+          requires_all = ["kafka_topic", "kafka_group", "state_dir"])]
+    pub kafka_brokers: Option<String>,
+    /// The topics to read (with --kafka-brokers).
+    #[arg(
+        long,
+        value_name = "TOPIC[,...]",
+        value_delimiter = ',',
+        requires = "kafka_brokers"
+    )]
+    pub kafka_topic: Vec<String>,
+    /// The consumer group: instances with the same group share the
+    /// topics' partitions (with --kafka-brokers).
+    #[arg(long, value_name = "GROUP", requires = "kafka_brokers")]
+    pub kafka_group: Option<String>,
+    /// How long a silent instance keeps its partitions before the group
+    /// gives them to others (with --kafka-brokers).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub kafka_session_timeout: std::time::Duration,
+    /// Tests only: die (abort) in the middle of the first commit, after
+    /// saving the state (`save`) or after committing to Kafka (`commit`).
+    #[arg(long, value_enum, hide = true)]
+    pub kafka_crash_at: Option<CrashAt>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashAt {
+    Save,
+    Commit,
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {

@@ -1,10 +1,12 @@
-//! `faultline tail` as the command line asks: flags to [`tail::Config`],
-//! and the process's side of the agent: the open-files limit, the one
+//! `faultline tail` as the command line asks: flags to [`tail::Config`]
+//! (files) or, with `--kafka-brokers`, to [`kafka::Config`] (a consumer
+//! group), and the process's side of the agent: the open-files limit, the one
 //! runtime, SIGINT/SIGTERM as the shutdown and SIGHUP as a catalog reload.
 
-use super::{StartFrom, TailArgs};
+use super::{CrashAt, StartFrom, TailArgs};
 use anyhow::{Context, Result};
 use faultline::catalog::Catalog;
+use faultline::kafka;
 use faultline::tail::{self, Config};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -47,9 +49,38 @@ pub fn run(
                 }
             }
         });
-        tail::run(catalog, config(args), reloaded, shutdown)
-            .await
-            .map_err(Into::into)
+        match kafka_config(args) {
+            Some(config) => kafka::run(catalog, config, reloaded, shutdown)
+                .await
+                .map_err(Into::into),
+            None => tail::run(catalog, config(args), reloaded, shutdown)
+                .await
+                .map_err(Into::into),
+        }
+    })
+}
+
+/// The Kafka options, when `--kafka-brokers` is given (clap requires the
+/// topic, the group and the state directory with it).
+fn kafka_config(args: &TailArgs) -> Option<kafka::Config> {
+    let brokers = args.kafka_brokers.clone()?;
+    Some(kafka::Config {
+        brokers,
+        topics: args.kafka_topic.clone(),
+        group: args.kafka_group.clone().unwrap_or_default(),
+        session_timeout: args.kafka_session_timeout,
+        from_end: args.from == StartFrom::End,
+        interval: args.interval,
+        summaries: args.summaries.clone(),
+        summaries_queue: args.summaries_queue,
+        metrics_addr: args.metrics_addr,
+        events: args.events.clone(),
+        state_dir: args.state_dir.clone().unwrap_or_default(),
+        reset_state: args.reset_state,
+        crash_at: args.kafka_crash_at.map(|c| match c {
+            CrashAt::Save => kafka::CrashAt::Save,
+            CrashAt::Commit => kafka::CrashAt::Commit,
+        }),
     })
 }
 

@@ -165,6 +165,8 @@ struct LiveCounters {
     files_watched: AtomicU64,
     latency: LatencyHistogram,
     delivery: Arc<DeliveryStats>,
+    /// `tail` from Kafka: messages behind the end, by "TOPIC/PARTITION".
+    consumer_lag: Mutex<Vec<(String, u64)>>,
 }
 
 impl LiveCounters {
@@ -262,6 +264,7 @@ impl Metrics {
             files_watched: AtomicU64::new(0),
             latency: LatencyHistogram::new(),
             delivery,
+            consumer_lag: Mutex::new(Vec::new()),
         });
         let mut registry = Registry::default();
         registry.register_collector(Box::new(TailCollector(shared.clone())));
@@ -290,6 +293,15 @@ impl Metrics {
 
     pub fn set_files_watched(&self, n: usize) {
         self.shared.files_watched.store(n as u64, Relaxed);
+    }
+
+    /// `tail` from Kafka: the lag of each partition owned now.
+    pub fn set_consumer_lag(&self, lag: Vec<(String, u64)>) {
+        *self
+            .shared
+            .consumer_lag
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = lag;
     }
 }
 
@@ -367,6 +379,21 @@ impl Collector for TailCollector {
             "Files being followed now.",
             s.files_watched.load(Relaxed),
         )?;
+        {
+            let lag = s.consumer_lag.lock().unwrap_or_else(|e| e.into_inner());
+            if !lag.is_empty() {
+                let mut family = encoder.encode_descriptor(
+                    "faultline_kafka_consumer_lag",
+                    "tail from Kafka: messages between this instance's position and the end of each partition it owns.",
+                    None,
+                    MetricType::Gauge,
+                )?;
+                for (partition, n) in lag.iter() {
+                    let labels = [("partition", partition.as_str())];
+                    ConstGauge::new(*n).encode(family.encode_family(&labels)?)?;
+                }
+            }
+        }
         {
             let counts: Vec<u64> = s.latency.counts.iter().map(|c| c.load(Relaxed)).collect();
             let buckets: Vec<(f64, u64)> = LATENCY_BUCKETS
@@ -490,6 +517,7 @@ mod tests {
             files_watched: AtomicU64::new(0),
             latency: LatencyHistogram::new(),
             delivery: Arc::default(),
+            consumer_lag: Mutex::new(Vec::new()),
         });
         let mut feed = Feed::new(&shared);
         feed.known(0, Duration::from_millis(1));

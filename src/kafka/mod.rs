@@ -1,0 +1,852 @@
+//! `faultline tail --kafka-brokers ...`: `tail` as a member of a Kafka
+//! consumer group (SPEC section 3, "tail from Kafka"). This module owns the
+//! consumer, the exactly-once commit protocol and its own small run loop;
+//! each message's value goes through the same [`Searcher`] and hit pipeline
+//! ([`Hits`] into the [`WindowAggregator`], events by the [`EventWriter`],
+//! metrics through the aggregator's observer) as a file.
+//!
+//! [`run`] takes plain options ([`Config`]), a channel of catalogs and a
+//! `shutdown` future, like [`crate::tail::run`]. librdkafka's consumer is
+//! blocking, so the loop runs on a blocking thread of the caller's runtime;
+//! the async side only turns `shutdown` into a flag the loop reads after
+//! each poll (at most [`POLL`] later).
+//!
+//! Each message is searched as a complete input (its end is a boundary);
+//! an event names the source `kafka:TOPIC/PARTITION` and, as its offset,
+//! the message's offset (its line is the line within the message).
+//!
+//! # The protocol: exactly-once totals across the group
+//!
+//! Kafka holds the group's positions; the state directory of each instance
+//! holds that instance's *contribution*: the counts of the messages whose
+//! offsets it committed. The sum over all instances is then the count of
+//! every message exactly once, provided that (1) a message's counts are
+//! added to an instance's saved totals if and only if a commit of that
+//! instance moved the group's position for its partition past it, and (2)
+//! the group reads every message after the last committed position (its
+//! `auto.offset.reset` start, pinned below, for a partition never
+//! committed).
+//!
+//! In memory, per owned partition: the counts of the messages read since
+//! its last landed commit. Saved (`kafka.json`, [`ledger::KafkaState`]):
+//! the totals of landed commits, the instance's id and commit number
+//! `seq`, and at most one *pending* commit. Every commit's metadata holds
+//! the partition's [`Ledger`]: for each instance that ever committed it,
+//! the number of its last landed commit; a commit carries forward the
+//! ledger it read when it got the partition, with its own entry raised.
+//!
+//! A commit (every window, and at shutdown):
+//!
+//! 1. `seq += 1`; the counts of every partition with new messages are
+//!    moved into the pending commit (`seq`, per partition: topic,
+//!    partition, offset, counts). The state is saved atomically (temporary
+//!    file, fsync, rename): the pending counts are *not* in the totals.
+//! 2. The offsets are committed to Kafka, each with its ledger recording
+//!    (id, `seq`).
+//! 3. The outcome is read back from Kafka (OffsetFetch), partition by
+//!    partition: the commit landed iff the committed ledger records `seq`
+//!    or later for this instance. Landed: its counts join the totals. Not
+//!    landed: its counts go back to the partition's in-memory counts if
+//!    this instance still owns it since before the commit (they are
+//!    committed next time), else they are dropped (the next owner resumes
+//!    at the old position and counts those messages itself).
+//! 4. The state is saved again: totals updated, nothing pending.
+//!
+//! After a crash, a pending commit found at start is decided by step 3
+//! once this process has joined the group (the rebalance that admits it
+//! ends the dead process's generation, so its commit can no longer land
+//! late), whether or not the instance owns those partitions now.
+//!
+//! Why nothing is lost or doubled, crash by crash:
+//!
+//! - Before step 1 is on disk: the saved totals are those of landed
+//!   commits; the messages since were never committed, so whoever owns
+//!   the partition next reads them again from the committed position.
+//! - Between 1 and 2, or commit lost ("checkpoint updated, commit lost"):
+//!   the ledger in Kafka does not record `seq`, so the pending counts are
+//!   dropped; the position in Kafka is still the old one, and the next
+//!   owner (this instance again, or another) counts those messages.
+//! - Commit landed, state not updated ("commit landed, checkpoint not
+//!   updated", a crash between 2 and 4): the ledger records `seq`, so the
+//!   pending counts stand; every later owner started at the new position
+//!   and never counts those messages. A later owner's commits carry the
+//!   ledger forward, so the answer is the same after any number of moves
+//!   of the partition while this instance is down.
+//! - A crash during step 4: the state still holds the pending commit,
+//!   which step 3 decides again, with the same answer (ledgers only grow).
+//! - A rebalance that takes a partition away: its uncommitted counts are
+//!   dropped, since the next owner starts at the committed position.
+//!
+//! The decision needs a commit to be visible in one read of the ledger:
+//! commits of one partition form a single line in time (only its owner
+//! commits it, and a commit of an older generation is refused), and an
+//! instance's entry only grows. Events are at-least-once (messages read
+//! again after a crash or a move are reported again); totals are exact.
+//!
+//! With `--from end`, a partition that has no committed offset yet is
+//! pinned at the first message read: its offset is committed at once, so
+//! that a next owner does not start at a later "end" and skip messages
+//! this instance read but never committed.
+
+pub mod ledger;
+mod partition;
+
+use crate::aggregate::Counts;
+use crate::catalog::Catalog;
+use crate::matcher::{Matcher, MatcherError};
+use crate::metrics::{Metrics, MetricsAddr, ServeError};
+use crate::pipeline::{Hits, InputEvents, catalog_matcher};
+use crate::search::Searcher;
+use crate::sink::events::EventWriter;
+use crate::sink::post::PostConfig;
+use crate::sink::summaries::{SummaryOpenError, SummaryOut};
+use crate::window::{Totals, WindowAggregator, rfc3339, rfc3339_millis};
+use ledger::{KafkaState, Ledger, PendingCommit, PendingPartition, StateError, StateStore};
+use partition::{AtMessage, Owned, PartitionTally};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+
+/// How long one poll waits for a message before the loop looks at the
+/// clock, the shutdown flag and the catalog reloads.
+const POLL: Duration = Duration::from_millis(100);
+/// Timeout of one request to the group coordinator (commit, read-back).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaTailError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Summaries(#[from] SummaryOpenError),
+    #[error(transparent)]
+    Matcher(#[from] MatcherError),
+    #[error(transparent)]
+    Metrics(#[from] ServeError),
+    #[error("cannot open the events file {path}")]
+    Events { path: PathBuf, source: io::Error },
+    #[error("cannot start the Kafka consumer (check the brokers, topics and group)")]
+    Consumer(#[source] KafkaError),
+    #[error("writing summaries")]
+    WriteSummary(#[source] io::Error),
+}
+
+/// How to tail from Kafka, independent of the command line.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `HOST:PORT[,...]`: the brokers to start from.
+    pub brokers: String,
+    pub topics: Vec<String>,
+    /// The consumer group whose partitions this instance shares.
+    pub group: String,
+    /// How long a silent instance keeps its partitions.
+    pub session_timeout: Duration,
+    /// A new group starts at the latest offsets (else the earliest).
+    pub from_end: bool,
+    /// Length of a summary window; a commit ends each.
+    pub interval: Duration,
+    /// Where summaries go: a file, `-` (stdout) or an http(s) URL.
+    pub summaries: String,
+    /// Summaries queued at most for a URL.
+    pub summaries_queue: usize,
+    /// Serve Prometheus metrics here.
+    pub metrics_addr: Option<MetricsAddr>,
+    /// Also write every hit as a JSON line here (`-`: stdout).
+    pub events: Option<PathBuf>,
+    /// This instance's share of the totals and its pending commit.
+    pub state_dir: PathBuf,
+    /// Set aside the saved state and start from zero.
+    pub reset_state: bool,
+    /// Tests only: end the process in the middle of the first commit.
+    pub crash_at: Option<CrashAt>,
+}
+
+/// Where a test asks the process to die (like `kill -9`) during its first
+/// commit: after step 1 (`Save`) or after step 2 (`Commit`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrashAt {
+    Save,
+    Commit,
+}
+
+/// What the rebalance callback saw, for the run loop to act on.
+enum Note {
+    Assigned(Vec<(String, i32)>),
+    Revoked(Vec<(String, i32)>),
+}
+
+/// The consumer's context: records rebalances. librdkafka runs it inside
+/// `poll`, on the loop's own thread.
+#[derive(Default)]
+struct GroupContext {
+    notes: Mutex<Vec<Note>>,
+}
+
+impl ClientContext for GroupContext {}
+
+impl ConsumerContext for GroupContext {
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let parts = |tpl: &TopicPartitionList| {
+            tpl.elements()
+                .iter()
+                .map(|e| (e.topic().to_string(), e.partition()))
+                .collect()
+        };
+        let note = match rebalance {
+            Rebalance::Assign(tpl) => Note::Assigned(parts(tpl)),
+            Rebalance::Revoke(tpl) => Note::Revoked(parts(tpl)),
+            Rebalance::Error(e) => {
+                log::warn!("rebalance: {e}");
+                return;
+            }
+        };
+        self.notes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(note);
+    }
+}
+
+type GroupConsumer = BaseConsumer<GroupContext>;
+
+/// The consumer, the state and everything a message feeds.
+struct GroupTail {
+    consumer: GroupConsumer,
+    store: StateStore,
+    state: KafkaState,
+    catalog: Catalog,
+    matcher: Matcher,
+    searcher: Searcher,
+    agg: WindowAggregator,
+    events: Option<EventWriter>,
+    /// Events rendered since the last [`GroupTail::flush_events`].
+    events_buf: Vec<u8>,
+    owned: Vec<Owned>,
+    epochs: u64,
+    /// Counts of a pending commit go back to their partition only if it is
+    /// owned in the same epoch.
+    pending_epochs: Vec<u64>,
+    /// The first rebalance has happened: a pending commit of an earlier
+    /// process can be decided.
+    joined: bool,
+    /// After this, the group has surely moved past a dead predecessor's
+    /// generation even if no rebalance reached this instance.
+    joined_by: Instant,
+    pin_new_partitions: bool,
+    crash_at: Option<CrashAt>,
+}
+
+/// Runs the group member until `shutdown` completes: reads its share of
+/// the topics, commits and writes a summary per window, commits once more
+/// and leaves the group. Each catalog received on `reloads` replaces the
+/// current one. Needs a tokio runtime (the loop runs on a blocking thread).
+pub async fn run(
+    catalog: Catalog,
+    config: Config,
+    reloads: mpsc::Receiver<Catalog>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), KafkaTailError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut group = tokio::task::spawn_blocking({
+        let stop = stop.clone();
+        move || run_blocking(catalog, &config, reloads, &stop)
+    });
+    let joined = tokio::select! {
+        joined = &mut group => joined,
+        () = shutdown => {
+            stop.store(true, Ordering::Relaxed);
+            group.await
+        }
+    };
+    match joined {
+        Ok(result) => result,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+fn run_blocking(
+    catalog: Catalog,
+    config: &Config,
+    mut reloads: mpsc::Receiver<Catalog>,
+    stop: &AtomicBool,
+) -> Result<(), KafkaTailError> {
+    let store = StateStore::open(&config.state_dir)?;
+    if config.reset_state {
+        store.reset()?;
+    }
+    let now = SystemTime::now();
+    let state = match store.load()? {
+        Some(s) => s,
+        None => {
+            let s = KafkaState::new(instance_id(now), &rfc3339(now));
+            store.save(&s)?;
+            s
+        }
+    };
+    let events = match &config.events {
+        None => None,
+        Some(p) => {
+            let out: Box<dyn Write + Send> = if p.as_os_str() == "-" {
+                Box::new(io::stdout())
+            } else {
+                Box::new(
+                    std::fs::File::options()
+                        .create(true)
+                        .append(true)
+                        .open(p)
+                        .map_err(|source| KafkaTailError::Events {
+                            path: p.clone(),
+                            source,
+                        })?,
+                )
+            };
+            Some(EventWriter::new(&catalog, out))
+        }
+    };
+    let mut summaries = SummaryOut::open_with(
+        &config.summaries,
+        PostConfig::for_interval(config.interval, config.summaries_queue),
+    )?;
+    let matcher = catalog_matcher(&catalog)?;
+    let mut agg = WindowAggregator::new(catalog.len(), now, Totals::default());
+    let metrics = match &config.metrics_addr {
+        Some(addr) => {
+            let m = Metrics::start(addr, &catalog, &matcher, summaries.delivery())?;
+            agg.observe(Box::new(m.feed()));
+            Some(m)
+        }
+        None => None,
+    };
+    let consumer = make_consumer(config)?;
+    let mut tail = GroupTail {
+        matcher,
+        agg,
+        catalog,
+        searcher: Searcher::default(),
+        consumer,
+        store,
+        state,
+        events,
+        events_buf: Vec::new(),
+        owned: Vec::new(),
+        epochs: 0,
+        pending_epochs: Vec::new(),
+        joined: false,
+        joined_by: Instant::now() + 3 * config.session_timeout,
+        pin_new_partitions: config.from_end,
+        crash_at: config.crash_at,
+    };
+
+    let mut window_end = Instant::now() + config.interval;
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok(catalog) = reloads.try_recv() {
+            match tail.reload(catalog) {
+                Ok(summary) => {
+                    log::info!("catalog reloaded");
+                    if let Some(m) = &metrics {
+                        m.catalog_changed(&tail.catalog, &tail.matcher);
+                    }
+                    summaries
+                        .write(&summary)
+                        .map_err(KafkaTailError::WriteSummary)?;
+                }
+                Err(e) => log::error!("catalog reload failed, keeping the old one: {e}"),
+            }
+        }
+        if Instant::now() >= window_end {
+            tail.commit();
+            let summary = tail.close_window();
+            summaries
+                .write(&summary)
+                .map_err(KafkaTailError::WriteSummary)?;
+            if let Some(m) = &metrics {
+                m.set_consumer_lag(tail.lag());
+            }
+            window_end += config.interval;
+            if window_end < Instant::now() {
+                window_end = Instant::now() + config.interval;
+            }
+        }
+        tail.poll_once(POLL);
+    }
+    tail.commit();
+    let summary = tail.close_window();
+    summaries
+        .write(&summary)
+        .map_err(KafkaTailError::WriteSummary)?;
+    tail.leave(config.session_timeout);
+    summaries.finish();
+    Ok(())
+}
+
+/// An id for a new state: unique enough among the instances a group ever
+/// has (time in nanoseconds, process id and host name, hashed).
+fn instance_id(now: SystemTime) -> String {
+    let nanos = now
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let seed = format!("{nanos}/{}/{}", std::process::id(), host.trim());
+    format!(
+        "{:016x}",
+        crate::checkpoint::Fingerprint::of(seed.as_bytes()).hash
+    )
+}
+
+fn make_consumer(config: &Config) -> Result<GroupConsumer, KafkaTailError> {
+    let session_ms = config.session_timeout.as_millis().max(1);
+    let consumer: GroupConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &config.brokers)
+        .set("group.id", &config.group)
+        .set("client.id", "faultline")
+        // Offsets are committed only by the protocol above.
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set(
+            "auto.offset.reset",
+            if config.from_end {
+                "latest"
+            } else {
+                "earliest"
+            },
+        )
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set("session.timeout.ms", session_ms.to_string())
+        .set("heartbeat.interval.ms", (session_ms / 3).max(1).to_string())
+        .create_with_context(GroupContext::default())
+        .map_err(KafkaTailError::Consumer)?;
+    let topics: Vec<&str> = config.topics.iter().map(String::as_str).collect();
+    consumer
+        .subscribe(&topics)
+        .map_err(KafkaTailError::Consumer)?;
+    Ok(consumer)
+}
+
+impl GroupTail {
+    /// Waits up to `timeout` for a message, counts it, and acts on the
+    /// rebalances the poll ran.
+    fn poll_once(&mut self, timeout: Duration) {
+        let polled = self.consumer.poll(timeout);
+        let seen_at = Instant::now();
+        match polled {
+            None => {}
+            Some(Err(e)) => log::warn!("kafka: {e}"),
+            Some(Ok(msg)) => {
+                let (topic, partition, offset) = (msg.topic(), msg.partition(), msg.offset());
+                let i = match self
+                    .owned
+                    .iter()
+                    .position(|o| o.partition == partition && o.topic == topic)
+                {
+                    Some(i) => i,
+                    None => {
+                        self.epochs += 1;
+                        self.owned.push(Owned::new(
+                            topic,
+                            partition,
+                            self.catalog.len(),
+                            self.epochs,
+                        ));
+                        self.owned.len() - 1
+                    }
+                };
+                let o = &mut self.owned[i];
+                let first = o.next.is_none();
+                if let Some(value) = msg.payload() {
+                    let ts = match &self.events {
+                        Some(_) => rfc3339_millis(SystemTime::now()),
+                        None => String::new(),
+                    };
+                    let tally = &mut PartitionTally {
+                        window: &mut self.agg,
+                        counts: &mut o.counts,
+                    };
+                    let hits = Hits::new(tally, &self.matcher).timed(seen_at).with_events(
+                        self.events.as_ref().map(|w| {
+                            InputEvents::buffered(w, &o.source, &ts, &mut self.events_buf)
+                        }),
+                    );
+                    let mut sink = AtMessage {
+                        hits,
+                        offset: offset as u64,
+                    };
+                    // Events are buffered (handed over below) and a slice
+                    // has no reads: nothing in this search can fail.
+                    match self.searcher.search_slice(&self.matcher, value, &mut sink) {
+                        Ok(t) => {
+                            self.agg.read(t.bytes, t.lines);
+                            o.bytes += t.bytes;
+                            o.lines += t.lines;
+                        }
+                        Err(e) => log::error!("kafka: {topic}/{partition}@{offset}: {e}"),
+                    }
+                }
+                o.next = Some(offset + 1);
+                drop(msg);
+                if first && self.pin_new_partitions {
+                    self.pin(i, offset);
+                }
+                self.flush_events();
+            }
+        }
+        let notes = std::mem::take(
+            &mut *self
+                .consumer
+                .context()
+                .notes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for note in notes {
+            match note {
+                Note::Assigned(parts) => {
+                    self.joined = true;
+                    for (topic, partition) in parts {
+                        if !self
+                            .owned
+                            .iter()
+                            .any(|o| o.partition == partition && o.topic == topic)
+                        {
+                            self.epochs += 1;
+                            self.owned.push(Owned::new(
+                                &topic,
+                                partition,
+                                self.catalog.len(),
+                                self.epochs,
+                            ));
+                        }
+                    }
+                }
+                Note::Revoked(parts) => {
+                    // The next owner starts at the committed position:
+                    // what was read since is dropped here.
+                    self.owned.retain(|o| {
+                        !parts
+                            .iter()
+                            .any(|(t, p)| *p == o.partition && *t == o.topic)
+                    });
+                }
+            }
+        }
+    }
+
+    /// The committed offset and ledger of each of these partitions.
+    fn read_committed(&self, parts: &[(String, i32)]) -> Option<Vec<(Option<i64>, Ledger)>> {
+        let mut tpl = TopicPartitionList::new();
+        for (t, p) in parts {
+            tpl.add_partition(t, *p);
+        }
+        let got = match self.consumer.committed_offsets(tpl, REQUEST_TIMEOUT) {
+            Ok(got) => got,
+            Err(e) => {
+                log::warn!("kafka: reading committed offsets: {e}");
+                return None;
+            }
+        };
+        let mut out = Vec::with_capacity(parts.len());
+        for (t, p) in parts {
+            let e = got.find_partition(t, *p)?;
+            if let Err(err) = e.error() {
+                log::warn!("kafka: reading the committed offset of {t}/{p}: {err}");
+                return None;
+            }
+            let offset = match e.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            };
+            out.push((offset, Ledger::parse(e.metadata())));
+        }
+        Some(out)
+    }
+
+    /// Learns the ledgers of owned partitions that do not know theirs.
+    fn learn_ledgers(&mut self) -> bool {
+        let parts: Vec<(String, i32)> = self
+            .owned
+            .iter()
+            .filter(|o| o.ledger.is_none())
+            .map(|o| (o.topic.clone(), o.partition))
+            .collect();
+        if parts.is_empty() {
+            return true;
+        }
+        let Some(got) = self.read_committed(&parts) else {
+            return false;
+        };
+        for ((t, p), (offset, ledger)) in parts.iter().zip(got) {
+            if let Some(o) = self
+                .owned
+                .iter_mut()
+                .find(|o| o.partition == *p && o.topic == *t)
+            {
+                o.ledger = Some(ledger);
+                o.committed = offset;
+            }
+        }
+        true
+    }
+
+    /// Pins a partition with no committed offset at its first message
+    /// read (`--from end`), so that a next owner starts there too.
+    fn pin(&mut self, i: usize, offset: i64) {
+        if !self.learn_ledgers() || self.owned[i].committed.is_some() {
+            return;
+        }
+        let o = &self.owned[i];
+        let mut tpl = TopicPartitionList::new();
+        let mut e = tpl.add_partition(&o.topic, o.partition);
+        let _ = e.set_offset(Offset::Offset(offset));
+        e.set_metadata(o.ledger.clone().unwrap_or_default().render());
+        match self.consumer.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => self.owned[i].committed = Some(offset),
+            Err(e) => log::warn!(
+                "kafka: pinning the start of {}/{}: {e}",
+                o.topic,
+                o.partition
+            ),
+        }
+    }
+
+    /// One commit of the protocol (module docs, steps 1 to 4).
+    fn commit(&mut self) {
+        if !self.decide_pending() || !self.learn_ledgers() {
+            return;
+        }
+        let parts: Vec<usize> = (0..self.owned.len())
+            .filter(|&i| self.owned[i].has_new() && self.owned[i].ledger.is_some())
+            .collect();
+        if parts.is_empty() {
+            return;
+        }
+        // 1. Move the counts into a pending commit and save it.
+        let seq = self.state.seq + 1;
+        let now_secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let mut pending = PendingCommit {
+            seq,
+            partitions: Vec::new(),
+        };
+        let mut tpl = TopicPartitionList::new();
+        self.pending_epochs.clear();
+        for &i in &parts {
+            let o = &mut self.owned[i];
+            let offset = o.next.expect("has_new");
+            pending.partitions.push(PendingPartition {
+                topic: o.topic.clone(),
+                partition: o.partition,
+                offset,
+                counts: o.take_counts(&self.catalog),
+            });
+            self.pending_epochs.push(o.epoch);
+            let ledger =
+                o.ledger
+                    .as_ref()
+                    .expect("learned")
+                    .with(&self.state.instance, seq, now_secs);
+            let mut e = tpl.add_partition(&o.topic, o.partition);
+            let _ = e.set_offset(Offset::Offset(offset));
+            e.set_metadata(ledger.render());
+        }
+        self.state.seq = seq;
+        self.state.pending = Some(pending);
+        if !self.save() {
+            // Not on disk: the commit must not happen. The counts go back.
+            self.settle(None);
+            return;
+        }
+        if self.crash_at == Some(CrashAt::Save) {
+            // SAFETY: ends the process at once, like kill -9 would.
+            unsafe { libc::_exit(86) };
+        }
+        // 2. Commit. An error says little (it may have landed anyway):
+        // the read-back decides.
+        if let Err(e) = self.consumer.commit(&tpl, CommitMode::Sync) {
+            log::warn!("kafka: commit {seq}: {e}");
+        }
+        if self.crash_at == Some(CrashAt::Commit) {
+            // SAFETY: ends the process at once, like kill -9 would.
+            unsafe { libc::_exit(86) };
+        }
+        // 3 and 4.
+        self.decide_pending();
+    }
+
+    /// Decides the pending commit, if any, by reading the ledgers back.
+    /// Returns whether nothing is pending any more.
+    fn decide_pending(&mut self) -> bool {
+        let Some(pending) = &self.state.pending else {
+            return true;
+        };
+        if !self.joined && Instant::now() >= self.joined_by {
+            self.joined = true;
+        }
+        if !self.joined && self.pending_epochs.is_empty() {
+            // A pending commit of an earlier process: wait for the
+            // rebalance that ends its generation.
+            return false;
+        }
+        let parts: Vec<(String, i32)> = pending
+            .partitions
+            .iter()
+            .map(|p| (p.topic.clone(), p.partition))
+            .collect();
+        let Some(got) = self.read_committed(&parts) else {
+            return false;
+        };
+        let landed: Vec<(bool, Option<i64>, Ledger)> = got
+            .into_iter()
+            .map(|(offset, ledger)| {
+                (
+                    ledger.landed(&self.state.instance, pending.seq),
+                    offset,
+                    ledger,
+                )
+            })
+            .collect();
+        self.settle(Some(landed));
+        self.save();
+        true
+    }
+
+    /// Applies the outcome of the pending commit: `None` when it was never
+    /// sent (nothing landed, the partitions' ledgers are unchanged).
+    fn settle(&mut self, outcome: Option<Vec<(bool, Option<i64>, Ledger)>>) {
+        let Some(pending) = self.state.pending.take() else {
+            return;
+        };
+        let epochs = std::mem::take(&mut self.pending_epochs);
+        for (k, part) in pending.partitions.into_iter().enumerate() {
+            let (landed, read) = match &outcome {
+                Some(v) => (v[k].0, Some((v[k].1, v[k].2.clone()))),
+                None => (false, None),
+            };
+            let owner = self.owned.iter_mut().find(|o| {
+                o.partition == part.partition
+                    && o.topic == part.topic
+                    && epochs.get(k) == Some(&o.epoch)
+            });
+            if landed {
+                ledger::add_totals(&mut self.state.totals, &part.counts);
+            }
+            if let Some(o) = owner {
+                if let Some((offset, ledger)) = read {
+                    o.committed = offset;
+                    o.ledger = Some(ledger);
+                }
+                if !landed {
+                    ledger::add_totals(&mut o.carried, &part.counts);
+                }
+            }
+        }
+    }
+
+    fn save(&mut self) -> bool {
+        self.state.saved = rfc3339(SystemTime::now());
+        match self.store.save(&self.state) {
+            Ok(()) => true,
+            Err(e) => {
+                log::error!("{e}");
+                false
+            }
+        }
+    }
+
+    /// Ends the window: its summary's totals are the instance's exact
+    /// contribution (landed commits), not what it has read.
+    fn close_window(&mut self) -> crate::window::WindowSummary {
+        let mut summary = self
+            .agg
+            .close(SystemTime::now(), &self.catalog, &self.matcher);
+        summary.totals = self.state.totals.clone();
+        summary
+    }
+
+    /// Consumer lag of each owned partition: messages between the read
+    /// position and the partition's end.
+    fn lag(&self) -> Vec<(String, u64)> {
+        self.owned
+            .iter()
+            .filter_map(|o| {
+                let (_, high) = self
+                    .consumer
+                    .fetch_watermarks(&o.topic, o.partition, Duration::from_millis(500))
+                    .ok()?;
+                let at = o.next.or(o.committed).unwrap_or(high);
+                Some((
+                    format!("{}/{}", o.topic, o.partition),
+                    (high - at).max(0) as u64,
+                ))
+            })
+            .collect()
+    }
+
+    fn flush_events(&mut self) {
+        if let Some(w) = &self.events {
+            if self.events_buf.is_empty() {
+                return;
+            }
+            let result = w.write_block(&self.events_buf);
+            self.events_buf.clear();
+            if let Err(err) = result {
+                log::error!(
+                    "writing events: {}; events are no longer written",
+                    crate::input::describe(&err)
+                );
+                self.events = None;
+            }
+        }
+    }
+
+    /// Leaves the group, waiting at most `within` (a rebalance in
+    /// progress can hold the leave for much longer): past that the group
+    /// notices the session timing out instead. Nothing is lost either
+    /// way: everything counted is committed or dropped by now.
+    fn leave(self, within: Duration) {
+        let consumer = self.consumer;
+        if consumer.close_queue().is_ok() {
+            let deadline = Instant::now() + within;
+            while !consumer.closed() && Instant::now() < deadline {
+                let _ = consumer.poll(POLL);
+            }
+        }
+        if !consumer.closed() {
+            log::warn!(
+                "kafka: leaving the group took longer than {within:?}; the group will notice when the session times out"
+            );
+        }
+        // Dropping would wait for the leave without a limit.
+        std::mem::forget(consumer);
+    }
+
+    /// Swaps in a new catalog (SIGHUP): uncommitted counts are kept by
+    /// code name. The window is closed first, since its counters are
+    /// indexed by the old catalog; its summary is returned.
+    fn reload(&mut self, catalog: Catalog) -> Result<crate::window::WindowSummary, MatcherError> {
+        let matcher = catalog_matcher(&catalog)?;
+        for o in &mut self.owned {
+            let t = o.take_counts(&self.catalog);
+            o.carried = t;
+            o.counts = Counts::new(catalog.len());
+        }
+        let summary = self.close_window();
+        let now = SystemTime::now();
+        self.agg.restart(catalog.len(), now, Totals::default());
+        if let Some(w) = &mut self.events {
+            w.set_catalog(&catalog);
+        }
+        self.catalog = catalog;
+        self.matcher = matcher;
+        Ok(summary)
+    }
+}
