@@ -25,5 +25,6 @@ pub mod search;
 pub mod sink;
 pub mod source;
 pub mod tail;
+pub mod timeline;
 pub mod timestamp;
 pub mod window;
