@@ -371,7 +371,8 @@ mod tests {
         let hi = hits.iter().map(|h| h.1).max().unwrap();
         let step = *LADDER_S
             .iter()
-            .find(|&&b| hi / b - lo / b + 1 <= MAX_BUCKETS)
+            // Buckets from the first to the last: hi / b - lo / b + 1 <= 120.
+            .find(|&&b| hi / b - lo / b < MAX_BUCKETS)
             .unwrap_or(LADDER_S.last().unwrap());
         let mut buckets = vec![[0; CATEGORIES]; (hi / step - lo / step + 1) as usize];
         for &(c, s) in hits {

@@ -715,7 +715,7 @@ mod tests {
             (format!(r#"{{"timestamp":{}}}"#, ms + 7), ms + 7),
             (format!(r#"{{"ts":{}123}}"#, ms), ms),
             (format!(r#"  {{"msg":"ts", "x":1, "ts" : {T}}}"#), ms),
-            (format!(r#"{{"time":"2026-11-30T02:04:20Z"}}"#), ms),
+            (r#"{"time":"2026-11-30T02:04:20Z"}"#.to_string(), ms),
         ] {
             assert_eq!(utc().find(line.as_bytes()), Some(want), "{line}");
         }
