@@ -7,6 +7,8 @@
 use crate::aggregate::Views;
 use crate::catalog::{Catalog, Category};
 use crate::source::InputError;
+use crate::timeline::Timeline;
+use crate::timestamp::LocalZone;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -24,6 +26,8 @@ pub struct Report {
     pub by_category: BTreeMap<Category, u64>,
     pub by_service_category: BTreeMap<String, BTreeMap<Category, u64>>,
     pub unknown_codes: BTreeMap<String, u64>,
+    /// Known hits by category over time (SPEC section 3, "Timeline").
+    pub timeline: Timeline,
     pub errors: Vec<InputError>,
     pub elapsed_ms: u64,
 }
@@ -48,6 +52,7 @@ impl Report {
             by_category: views.by_category,
             by_service_category: views.by_service_category,
             unknown_codes: views.unknown_codes,
+            timeline: Timeline::default(),
             errors: Vec::new(),
             elapsed_ms: 0,
         }
@@ -87,6 +92,8 @@ impl Report {
             self.write_table(out)?;
             writeln!(out)?;
             self.write_top(out, catalog, top)?;
+            writeln!(out)?;
+            self.timeline.write_text(out, &mut LocalZone::system())?;
         }
         if !self.unknown_codes.is_empty() {
             writeln!(out)?;
@@ -270,6 +277,7 @@ mod tests {
             "by_category",
             "by_service_category",
             "unknown_codes",
+            "timeline",
             "errors",
             "elapsed_ms",
         ];
