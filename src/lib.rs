@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod explain;
 pub mod matcher;
+pub mod merge;
 pub mod metrics;
 pub mod scan;
 pub mod search;
