@@ -41,6 +41,10 @@ use std::io::{self, Read};
 /// large enough that the per-read costs vanish.
 pub const DEFAULT_BUFFER_BYTES: usize = 256 * 1024;
 
+/// The most bytes on either side of a hit that [`Sink::hit_line`] is
+/// given, so that hits on a huge line cost a bounded search each.
+pub const HIT_LINE_BYTES: usize = 4096;
+
 /// Where a code was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Position {
@@ -62,6 +66,19 @@ pub trait Sink {
     fn unknown(&mut self, code: UnknownCode, pos: Position) {
         let _ = (code, pos);
     }
+    /// Whether [`Sink::hit_line`] is wanted; asked once per hit.
+    fn wants_hit_line(&self) -> bool {
+        false
+    }
+    /// The bytes of the next hit's line that are in the buffer, at most
+    /// [`HIT_LINE_BYTES`] on either side of the hit (from the line's start,
+    /// or the buffer's if the line began before it, to its LF exclusive or
+    /// the buffer's end); called just before that hit's
+    /// `known`/`unknown` when [`Sink::wants_hit_line`]. Costs a search for
+    /// the LFs around the hit, on hits only.
+    fn hit_line(&mut self, line: &[u8]) {
+        let _ = line;
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for &mut S {
@@ -70,6 +87,12 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     }
     fn unknown(&mut self, code: UnknownCode, pos: Position) {
         (**self).unknown(code, pos)
+    }
+    fn wants_hit_line(&self) -> bool {
+        (**self).wants_hit_line()
+    }
+    fn hit_line(&mut self, line: &[u8]) {
+        (**self).hit_line(line)
     }
 }
 
@@ -394,6 +417,13 @@ fn scan_window<S: Sink>(
             offset: base + s as u64,
             line: l + 1,
         };
+        if sink.wants_hit_line() {
+            let back = s.saturating_sub(HIT_LINE_BYTES);
+            let from = memchr::memrchr(b'\n', &hay[back..s]).map_or(back, |i| back + i + 1);
+            let ahead = hay.len().min(s + HIT_LINE_BYTES);
+            let to = memchr::memchr(b'\n', &hay[s..ahead]).map_or(ahead, |i| s + i);
+            sink.hit_line(&hay[from..to]);
+        }
         match found {
             Found::Known(id) => sink.known(id, pos),
             Found::Unknown(u) => sink.unknown(u, pos),
