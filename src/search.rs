@@ -22,7 +22,8 @@
 //!
 //! # Costs
 //!
-//! - Memory: one buffer of `buffer_bytes + max_code_len + 1` bytes,
+//! - Memory: one buffer of `buffer_bytes + max_code_len + 1 +
+//!   HIT_LINE_BYTES` bytes,
 //!   allocated on first use and reused; independent of line length (a 1 GiB
 //!   line costs only the buffer). Between reads the searcher keeps at most
 //!   the last `max_code_len + 1` bytes (an undecided code and the byte before
@@ -339,7 +340,13 @@ impl Searcher {
     /// Drops decided bytes (keeping one of left context) and reads once.
     /// Returns the number of fresh bytes, 0 at (current) end of input.
     fn fill<R: Read>(&mut self, m: &Matcher, rdr: &mut R) -> io::Result<usize> {
-        let keep = self.start.saturating_sub(1);
+        // Also kept: the decided bytes of the current line, at most
+        // HIT_LINE_BYTES, so that a hit's line is whole in the buffer
+        // (Sink::hit_line) though it began in an earlier read.
+        let context = self.start.saturating_sub(HIT_LINE_BYTES + 1);
+        let line_start = memchr::memrchr(b'\n', &self.buf[context..self.start])
+            .map_or(context, |i| context + i + 1);
+        let keep = line_start.min(self.start.saturating_sub(1));
         if keep > 0 {
             self.buf.copy_within(keep..self.len, 0);
             self.len -= keep;
@@ -347,9 +354,10 @@ impl Searcher {
             self.counted -= keep;
             self.base += keep as u64;
         }
-        // Invariant from `Matcher::scan`: len - start <= max_code_len, so the
-        // buffer below never grows for a fixed matcher.
-        let need = (m.max_code_len() + 1).max(self.len) + self.fresh;
+        // Invariant from `Matcher::scan`: len - start <= max_code_len, and at
+        // most HIT_LINE_BYTES + 1 decided bytes are kept, so the buffer
+        // below never grows for a fixed matcher.
+        let need = (m.max_code_len() + 1 + HIT_LINE_BYTES).max(self.len) + self.fresh;
         if self.buf.len() < need {
             self.buf.resize(need, 0);
         }
