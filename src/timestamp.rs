@@ -569,6 +569,26 @@ pub fn rfc3339_utc(ms: UnixMs) -> String {
     }
 }
 
+/// [`rfc3339_utc`] appended to `out`, without allocating (events).
+pub fn write_rfc3339_utc(out: &mut Vec<u8>, ms: UnixMs) {
+    use std::io::Write;
+    let s = ms.div_euclid(1000);
+    let frac = ms.rem_euclid(1000);
+    let (y, m, d) = civil_from_days(s.div_euclid(86_400));
+    let t = s.rem_euclid(86_400);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        t / 3600,
+        t % 3600 / 60,
+        t % 60
+    );
+    if frac != 0 {
+        let _ = write!(out, ".{frac:03}");
+    }
+    out.push(b'Z');
+}
+
 /// `2026-11-30 03:04:20 +01:00`: the instant `s` as a wall time `offset_s`
 /// east of UTC.
 pub fn wall_time(s: i64, offset_s: i32) -> String {
@@ -756,6 +776,11 @@ mod tests {
     fn formatting_and_parsing_back() {
         assert_eq!(rfc3339_utc(T * 1000), "2026-11-30T02:04:20Z");
         assert_eq!(rfc3339_utc(T * 1000 + 7), "2026-11-30T02:04:20.007Z");
+        for ms in [T * 1000, T * 1000 + 7, 0, -1] {
+            let mut out = Vec::new();
+            write_rfc3339_utc(&mut out, ms);
+            assert_eq!(String::from_utf8(out).unwrap(), rfc3339_utc(ms));
+        }
         assert_eq!(wall_time(T, 3600), "2026-11-30 03:04:20 +01:00");
         assert_eq!(wall_time(T, -9000), "2026-11-29 23:34:20 -02:30");
         assert_eq!(parse_rfc3339("2026-11-30T02:04:20Z"), Some(T * 1000));
