@@ -21,6 +21,8 @@ use crate::search::{Position, Searcher, Sink};
 use crate::sink::events::{self, EventFormat};
 use crate::sink::report::Report;
 use crate::source::{self, Input, InputError};
+use crate::timeline::Timeline;
+use crate::timestamp::{Finder, LocalZone, UnixMs};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -167,6 +169,9 @@ pub fn scan(
         buffer_bytes: options.buffer_bytes,
         mmap_min_bytes: options.mmap_min_bytes,
         codes: catalog.len(),
+        categories: catalog.entries().iter().map(|e| e.category).collect(),
+        zone: LocalZone::system(),
+        started_s: unix_s(std::time::SystemTime::now()),
     };
     let workers = options.threads.clamp(1, inputs.len().max(1));
     let results: Vec<WorkerResult> = std::thread::scope(|s| {
@@ -197,6 +202,7 @@ pub fn scan(
         total.files += r.files;
         total.bytes += r.bytes;
         total.lines += r.lines;
+        total.timeline.merge(&r.timeline);
         errors.extend(r.errors);
     }
     errors.sort_by(|a, b| a.path.cmp(&b.path));
@@ -211,6 +217,7 @@ pub fn scan(
     );
     let nothing_read = total.files == 0 && !errors.is_empty();
     report.errors = errors;
+    report.timeline = total.timeline;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(ScanOutcome {
         report,
@@ -230,6 +237,11 @@ struct Shared<'a> {
     buffer_bytes: usize,
     mmap_min_bytes: Option<u64>,
     codes: usize,
+    /// Category by [`CodeId`], for the timeline.
+    categories: Vec<Category>,
+    zone: LocalZone,
+    /// The year of syslog stamps in stdin comes from the scan's start.
+    started_s: i64,
 }
 
 struct EventsOut {
@@ -266,6 +278,7 @@ struct WorkerResult {
     files: u64,
     bytes: u64,
     lines: u64,
+    timeline: Timeline,
     errors: Vec<InputError>,
 }
 
@@ -276,6 +289,7 @@ impl WorkerResult {
             files: 0,
             bytes: 0,
             lines: 0,
+            timeline: Timeline::default(),
             errors: Vec::new(),
         }
     }
@@ -295,6 +309,7 @@ impl Shared<'_> {
                 break;
             };
             let name = input.name();
+            let finder = Finder::new(self.reference_s(input), self.zone.clone());
             let mut progress = self.progress.counter();
             let mapped = match (input, self.mmap_min_bytes) {
                 (Input::File(path), Some(min)) => source::map_plain(path, min),
@@ -314,6 +329,10 @@ impl Shared<'_> {
                     .filter(|e| !e.failed.load(Ordering::Relaxed));
                 let mut sink = FileSink {
                     counts: &mut result.counts,
+                    timeline: &mut result.timeline,
+                    finder,
+                    categories: &self.categories,
+                    line_ms: None,
                     events: events.map(|out| FileEvents {
                         out,
                         source: events::json(&name),
@@ -344,6 +363,10 @@ impl Shared<'_> {
                 .filter(|e| !e.failed.load(Ordering::Relaxed));
             let mut sink = FileSink {
                 counts: &mut result.counts,
+                timeline: &mut result.timeline,
+                finder,
+                categories: &self.categories,
+                line_ms: None,
                 events: events.map(|out| FileEvents {
                     out,
                     source: events::json(&name),
@@ -376,9 +399,36 @@ impl Shared<'_> {
     }
 }
 
-/// The sink of one input: counts every hit, and renders events if asked.
+impl Shared<'_> {
+    /// The time that gives syslog stamps of `input` their year: its
+    /// modification time, else the scan's start.
+    fn reference_s(&self, input: &Input) -> i64 {
+        match input {
+            Input::File(p) => std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .map_or(self.started_s, unix_s),
+            Input::Stdin => self.started_s,
+        }
+    }
+}
+
+fn unix_s(t: std::time::SystemTime) -> i64 {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
+/// The sink of one input: counts every hit, puts it on the timeline by the
+/// timestamp of its line, and renders events if asked.
 struct FileSink<'a> {
     counts: &'a mut Counts,
+    timeline: &'a mut Timeline,
+    finder: Finder,
+    /// Category by [`CodeId`].
+    categories: &'a [Category],
+    /// The timestamp of the line of the hit being reported.
+    line_ms: Option<UnixMs>,
     events: Option<FileEvents<'a>>,
 }
 
@@ -400,13 +450,31 @@ impl FileEvents<'_> {
 }
 
 impl Sink for FileSink<'_> {
+    fn wants_hit_line(&self) -> bool {
+        true
+    }
+
+    fn hit_line(&mut self, line: &[u8]) {
+        self.line_ms = self.finder.find(line);
+    }
+
     #[inline]
     fn known(&mut self, id: CodeId, pos: Position) {
         self.counts.add_known(id);
+        match self.line_ms {
+            Some(ms) => self.timeline.add(self.categories[id as usize], ms),
+            None => self.timeline.add_untimed(),
+        }
         if let Some(ev) = &mut self.events {
-            ev.out
-                .format
-                .known(ev.buf, &ev.source, pos.offset, pos.line, id, None);
+            ev.out.format.known_logged(
+                ev.buf,
+                &ev.source,
+                pos.offset,
+                pos.line,
+                id,
+                None,
+                self.line_ms,
+            );
             ev.maybe_flush();
         }
     }
@@ -416,7 +484,7 @@ impl Sink for FileSink<'_> {
         self.counts.add_unknown(code);
         if let Some(ev) = &mut self.events {
             let prefix = ev.matcher.prefix(code.prefix);
-            ev.out.format.unknown(
+            ev.out.format.unknown_logged(
                 ev.buf,
                 &ev.source,
                 pos.offset,
@@ -424,6 +492,7 @@ impl Sink for FileSink<'_> {
                 prefix,
                 code.number,
                 None,
+                self.line_ms,
             );
             ev.maybe_flush();
         }
