@@ -95,6 +95,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Catalog(cmd) => catalog_command(&mut out, &cli.global.catalogs, cmd)?,
+        Command::Merge(args) => {
+            let reports = args
+                .reports
+                .iter()
+                .map(|p| faultline::merge::read(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let report = faultline::merge::merge(reports);
+            match args.format {
+                ReportFormat::Json => report.write_json(&mut out),
+                ReportFormat::Text => {
+                    let (catalog, _) = load_catalog(&cli.global.catalogs)?;
+                    report.write_text(&mut out, &catalog, args.top)
+                }
+            }
+            .context("writing the merged report")?;
+            ExitCode::SUCCESS
+        }
     };
     out.flush().context("writing to stdout")?;
     Ok(code)
