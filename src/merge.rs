@@ -15,7 +15,7 @@
 
 use crate::catalog::Category;
 use crate::sink::report::Report;
-use crate::source::InputError;
+use crate::input::InputError;
 use crate::timeline::Timeline;
 use serde::Deserialize;
 use std::collections::BTreeMap;

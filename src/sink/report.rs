@@ -6,7 +6,7 @@
 
 use crate::aggregate::Views;
 use crate::catalog::{Catalog, Category};
-use crate::source::InputError;
+use crate::input::InputError;
 use crate::timeline::Timeline;
 use crate::timestamp::LocalZone;
 use serde::Serialize;
