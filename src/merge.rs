@@ -14,8 +14,8 @@
 //! error, not silently dropped, so that a merge never loses data.
 
 use crate::catalog::Category;
-use crate::sink::report::Report;
 use crate::input::InputError;
+use crate::sink::report::Report;
 use crate::timeline::Timeline;
 use serde::Deserialize;
 use std::collections::BTreeMap;
