@@ -13,10 +13,12 @@
 //!          v
 //!   search (reads, decides codes across reads, positions)
 //!     -> matcher (finds codes)
-//!     -> pipeline (one sink: counts, events, latency, metrics)
+//!     -> pipeline (one sink: counts, events, latency, metrics, the
+//!        time on the hit's line by timestamp)
 //!          |
 //!          v
-//! scan: aggregate (counts per thread, merged) -> sink::report (text or JSON)
+//! scan: aggregate (counts per thread, merged), timeline -> sink::report
+//!       (text or JSON); merge (the reports of shards into one)
 //! tail: window (per-window summaries and totals) -> sink::summaries (file,
 //!       stdout or HTTP), metrics (Prometheus); checkpoint (resume exactly)
 //! ```
@@ -36,10 +38,13 @@ pub mod explain;
 pub mod input;
 pub mod kafka;
 pub mod matcher;
+pub mod merge;
 pub mod metrics;
 pub mod pipeline;
 pub mod scan;
 pub mod search;
 pub mod sink;
 pub mod tail;
+pub mod timeline;
+pub mod timestamp;
 pub mod window;

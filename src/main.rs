@@ -102,6 +102,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Catalog(cmd) => catalog_command(&mut out, &cli.global.catalogs, cmd)?,
+        Command::Merge(args) => {
+            cli::merge::run(&mut out, &args, || {
+                load_catalog(&cli.global.catalogs).map(|(c, _)| c)
+            })?;
+            ExitCode::SUCCESS
+        }
     };
     out.flush().context("writing to stdout")?;
     Ok(code)

@@ -9,21 +9,26 @@
 //!   is timed; `scan` times nothing and reads no clock per hit;
 //! - the events ([`InputEvents`]): rendered into a caller-owned buffer and
 //!   handed to the one [`EventWriter`] in blocks of whole lines, or kept
-//!   for the caller to hand over (`tail` flushes after each read).
+//!   for the caller to hand over (`tail` flushes after each read);
+//! - the time written on the hit's line ([`Hits::with_line_times`]):
+//!   `scan` reads it for its timeline and the events' `log_ts`; `tail`
+//!   does not ask for the hit's line and pays nothing.
 //!
 //! The only way a hit can fail is writing events; the failure comes back
 //! to the searcher as the sink's error and ends the search of the input.
 //! Nothing is smuggled past the [`Sink`] interface.
 //!
 //! Costs per hit: one counter increment (an array slot for a known code, a
-//! small hash map for an unknown one), a clock read when timed, and, with
-//! events, a few slices appended to the buffer. No allocation.
+//! small hash map for an unknown one), a clock read when timed, with line
+//! times a search of the hit's line for its timestamp, and, with events, a
+//! few slices appended to the buffer. No allocation.
 
 use crate::aggregate::Counts;
 use crate::catalog::{Catalog, CodeId};
 use crate::matcher::{Matcher, MatcherError, UnknownCode};
 use crate::search::{Flow, Position, Sink};
 use crate::sink::events::EventWriter;
+use crate::timestamp::{Finder, UnixMs};
 use crate::window::WindowAggregator;
 use std::io;
 use std::time::{Duration, Instant};
@@ -34,15 +39,17 @@ pub fn catalog_matcher(catalog: &Catalog) -> Result<Matcher, MatcherError> {
     Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))
 }
 
-/// Where hits are counted. `latency` is given when the command times hits.
+/// Where hits are counted. `latency` is given when the command times hits;
+/// `logged`, the time written on the hit's line, when the command reads
+/// line times ([`Hits::with_line_times`]) and the line has one.
 pub trait Tally {
-    fn known(&mut self, id: CodeId, latency: Option<Duration>);
+    fn known(&mut self, id: CodeId, latency: Option<Duration>, logged: Option<UnixMs>);
     fn unknown(&mut self, code: UnknownCode, latency: Option<Duration>);
 }
 
 impl Tally for Counts {
     #[inline]
-    fn known(&mut self, id: CodeId, _latency: Option<Duration>) {
+    fn known(&mut self, id: CodeId, _latency: Option<Duration>, _logged: Option<UnixMs>) {
         self.add_known(id);
     }
     #[inline]
@@ -53,7 +60,7 @@ impl Tally for Counts {
 
 impl Tally for WindowAggregator {
     #[inline]
-    fn known(&mut self, id: CodeId, latency: Option<Duration>) {
+    fn known(&mut self, id: CodeId, latency: Option<Duration>, _logged: Option<UnixMs>) {
         WindowAggregator::known(self, id, latency.unwrap_or_default());
     }
     #[inline]
@@ -150,7 +157,8 @@ impl From<HitError> for io::Error {
     }
 }
 
-/// The sink of one input: counts each hit, times it, renders its event.
+/// The sink of one input: counts each hit, times it, reads the time on its
+/// line, renders its event.
 pub struct Hits<'a, T: Tally> {
     tally: &'a mut T,
     /// Names unknown codes' prefixes in events.
@@ -158,6 +166,10 @@ pub struct Hits<'a, T: Tally> {
     /// When the bytes being searched were seen readable.
     seen_at: Option<Instant>,
     events: Option<InputEvents<'a>>,
+    /// Reads the time on each hit's line, when asked.
+    line_times: Option<Finder>,
+    /// The time on the line of the hit being reported.
+    line_ms: Option<UnixMs>,
 }
 
 impl<'a, T: Tally> Hits<'a, T> {
@@ -167,7 +179,16 @@ impl<'a, T: Tally> Hits<'a, T> {
             matcher,
             seen_at: None,
             events: None,
+            line_times: None,
+            line_ms: None,
         }
+    }
+
+    /// Reads the time written on each hit's line with `finder`, for the
+    /// tally and the events' `log_ts`.
+    pub fn with_line_times(mut self, finder: Finder) -> Self {
+        self.line_times = Some(finder);
+        self
     }
 
     /// Times each hit from `seen_at`.
@@ -197,14 +218,32 @@ impl<T: Tally> Sink for Hits<'_, T> {
     type Error = HitError;
 
     #[inline]
+    fn wants_hit_line(&self) -> bool {
+        self.line_times.is_some()
+    }
+
+    fn hit_line(&mut self, line: &[u8]) {
+        if let Some(finder) = &mut self.line_times {
+            self.line_ms = finder.find(line);
+        }
+    }
+
+    #[inline]
     fn known(&mut self, id: CodeId, pos: Position) -> Result<Flow, HitError> {
-        self.tally.known(id, self.seen_at.map(|t| t.elapsed()));
+        self.tally
+            .known(id, self.seen_at.map(|t| t.elapsed()), self.line_ms);
         let Some(ev) = &mut self.events else {
             return Ok(Flow::Continue);
         };
-        ev.writer
-            .format()
-            .known(ev.buf, ev.name_json, pos.offset, pos.line, id, ev.ts);
+        ev.writer.format().known_logged(
+            ev.buf,
+            ev.name_json,
+            pos.offset,
+            pos.line,
+            id,
+            ev.ts,
+            self.line_ms,
+        );
         ev.after_line().map_err(HitError::Events)
     }
 
@@ -214,7 +253,7 @@ impl<T: Tally> Sink for Hits<'_, T> {
         let Some(ev) = &mut self.events else {
             return Ok(Flow::Continue);
         };
-        ev.writer.format().unknown(
+        ev.writer.format().unknown_logged(
             ev.buf,
             ev.name_json,
             pos.offset,
@@ -222,6 +261,7 @@ impl<T: Tally> Sink for Hits<'_, T> {
             self.matcher.prefix(code.prefix),
             code.number,
             ev.ts,
+            self.line_ms,
         );
         ev.after_line().map_err(HitError::Events)
     }

@@ -10,23 +10,32 @@
 //! lines, so lines of different files never interleave mid-line. A failed
 //! events write ends the scan with an error.
 //!
+//! Each hit's line is read for the time written on it (SPEC section 3,
+//! "Timeline"): known hits go on the worker's [`Timeline`] by category,
+//! and events carry it as `log_ts`. Syslog stamps have no year: a file's
+//! modification time gives it (stdin: the scan's start).
+//!
 //! An input that cannot be opened or read is recorded in the report's
 //! `errors` and logged; the others are still scanned. Of an input that
 //! fails part-way (a corrupt archive), what was read before the failure is
 //! counted.
 
 use crate::aggregate::Counts;
+use crate::catalog::CodeId;
 use crate::catalog::{Catalog, Category};
 use crate::input::{self, Input, InputError};
+use crate::matcher::UnknownCode;
 use crate::matcher::{Matcher, MatcherError};
-use crate::pipeline::{self, HitError, Hits, InputEvents};
+use crate::pipeline::{self, HitError, Hits, InputEvents, Tally};
 use crate::search::Searcher;
 use crate::sink::events::{self, EventWriter};
 use crate::sink::report::Report;
+use crate::timeline::Timeline;
+use crate::timestamp::{Finder, LocalZone, UnixMs};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Why a scan could not run at all (per-input problems are not errors).
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +112,9 @@ pub fn scan(
         buffer_bytes: options.buffer_bytes,
         mmap_min_bytes: options.mmap_min_bytes,
         codes: catalog.len(),
+        categories: catalog.entries().iter().map(|e| e.category).collect(),
+        zone: LocalZone::system(),
+        started_s: unix_s(SystemTime::now()),
     };
     let workers = options.threads.clamp(1, inputs.len().max(1));
     let mut results: Vec<WorkerResult> = std::thread::scope(|s| {
@@ -127,6 +139,7 @@ pub fn scan(
         total.files += r.files;
         total.bytes += r.bytes;
         total.lines += r.lines;
+        total.timeline.merge(&r.timeline);
         errors.extend(r.errors);
     }
     errors.sort_by(|a, b| a.path.cmp(&b.path));
@@ -141,6 +154,7 @@ pub fn scan(
     );
     let nothing_read = total.files == 0 && !errors.is_empty();
     report.errors = errors;
+    report.timeline = total.timeline;
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(ScanOutcome {
         report,
@@ -160,6 +174,11 @@ struct Workers<'a> {
     buffer_bytes: usize,
     mmap_min_bytes: Option<u64>,
     codes: usize,
+    /// Category by [`CodeId`], for the timeline.
+    categories: Vec<Category>,
+    zone: LocalZone,
+    /// The year of syslog stamps in stdin comes from the scan's start.
+    started_s: i64,
 }
 
 struct WorkerResult {
@@ -167,6 +186,7 @@ struct WorkerResult {
     files: u64,
     bytes: u64,
     lines: u64,
+    timeline: Timeline,
     errors: Vec<InputError>,
     /// Why events could not be written; the worker stopped there.
     events_error: Option<io::Error>,
@@ -179,6 +199,7 @@ impl WorkerResult {
             files: 0,
             bytes: 0,
             lines: 0,
+            timeline: Timeline::default(),
             errors: Vec::new(),
             events_error: None,
         }
@@ -207,6 +228,7 @@ impl Workers<'_> {
             if self.events.is_some() {
                 name_json = events::json(&name);
             }
+            let finder = Finder::new(self.reference_s(input), self.zone.clone());
             let mut progress = self.progress.counter();
             let mapped = match (input, self.mmap_min_bytes) {
                 (Input::File(path), Some(min)) => input::map_plain(path, min),
@@ -219,10 +241,16 @@ impl Workers<'_> {
                     continue;
                 }
             };
-            let mut sink =
-                Hits::new(&mut result.counts, self.matcher).with_events(self.events.as_ref().map(
-                    |w| InputEvents::in_blocks(w, &name_json, &mut events_buf, EVENT_BLOCK_BYTES),
-                ));
+            let mut tally = ScanTally {
+                counts: &mut result.counts,
+                timeline: &mut result.timeline,
+                categories: &self.categories,
+            };
+            let mut sink = Hits::new(&mut tally, self.matcher)
+                .with_line_times(finder)
+                .with_events(self.events.as_ref().map(|w| {
+                    InputEvents::in_blocks(w, &name_json, &mut events_buf, EVENT_BLOCK_BYTES)
+                }));
             let searched = if let Some(map) = &map {
                 map.search(&searcher, self.matcher, &mut sink, &mut progress)
             } else {
@@ -267,6 +295,50 @@ impl Workers<'_> {
             }
         }
         result
+    }
+}
+
+impl Workers<'_> {
+    /// The time that gives syslog stamps of `input` their year: its
+    /// modification time, else the scan's start.
+    fn reference_s(&self, input: &Input) -> i64 {
+        match input {
+            Input::File(p) => std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .map_or(self.started_s, unix_s),
+            Input::Stdin => self.started_s,
+        }
+    }
+}
+
+fn unix_s(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    }
+}
+
+/// A scan worker's tally: the counts, and known hits on the timeline by
+/// the time on their line (untimed when it has none).
+struct ScanTally<'a> {
+    counts: &'a mut Counts,
+    timeline: &'a mut Timeline,
+    /// Category by [`CodeId`].
+    categories: &'a [Category],
+}
+
+impl Tally for ScanTally<'_> {
+    #[inline]
+    fn known(&mut self, id: CodeId, _latency: Option<Duration>, logged: Option<UnixMs>) {
+        self.counts.add_known(id);
+        match logged {
+            Some(ms) => self.timeline.add(self.categories[id as usize], ms),
+            None => self.timeline.add_untimed(),
+        }
+    }
+    #[inline]
+    fn unknown(&mut self, code: UnknownCode, _latency: Option<Duration>) {
+        self.counts.add_unknown(code);
     }
 }
 

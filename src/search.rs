@@ -22,7 +22,8 @@
 //!
 //! # Costs
 //!
-//! - Memory: one buffer of `buffer_bytes + max_code_len + 1` bytes,
+//! - Memory: one buffer of `buffer_bytes + max_code_len + 1 +
+//!   HIT_LINE_BYTES` bytes,
 //!   allocated on first use and reused; independent of line length (a 1 GiB
 //!   line costs only the buffer). Between reads the searcher keeps at most
 //!   the last `max_code_len + 1` bytes (an undecided code and the byte before
@@ -41,6 +42,10 @@ use std::io::{self, Read};
 /// Fresh bytes per read unless told otherwise: fits L2 next to the code, and
 /// large enough that the per-read costs vanish.
 pub const DEFAULT_BUFFER_BYTES: usize = 256 * 1024;
+
+/// The most bytes on either side of a hit that [`Sink::hit_line`] is
+/// given, so that hits on a huge line cost a bounded search each.
+pub const HIT_LINE_BYTES: usize = 4096;
 
 /// Where a code was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -86,6 +91,19 @@ pub trait Sink {
         let _ = (code, pos);
         Ok(Flow::Continue)
     }
+    /// Whether [`Sink::hit_line`] is wanted; asked once per hit.
+    fn wants_hit_line(&self) -> bool {
+        false
+    }
+    /// The bytes of the next hit's line that are in the buffer, at most
+    /// [`HIT_LINE_BYTES`] on either side of the hit (from the line's start,
+    /// or the buffer's if the line began before it, to its LF exclusive or
+    /// the buffer's end); called just before that hit's
+    /// `known`/`unknown` when [`Sink::wants_hit_line`]. Costs a search for
+    /// the LFs around the hit, on hits only.
+    fn hit_line(&mut self, line: &[u8]) {
+        let _ = line;
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for &mut S {
@@ -96,6 +114,12 @@ impl<S: Sink + ?Sized> Sink for &mut S {
     }
     fn unknown(&mut self, code: UnknownCode, pos: Position) -> Result<Flow, Self::Error> {
         (**self).unknown(code, pos)
+    }
+    fn wants_hit_line(&self) -> bool {
+        (**self).wants_hit_line()
+    }
+    fn hit_line(&mut self, line: &[u8]) {
+        (**self).hit_line(line)
     }
 }
 
@@ -365,7 +389,13 @@ impl Searcher {
     /// Drops decided bytes (keeping one of left context) and reads once.
     /// Returns the number of fresh bytes, 0 at (current) end of input.
     fn fill<R: Read>(&mut self, m: &Matcher, rdr: &mut R) -> io::Result<usize> {
-        let keep = self.start.saturating_sub(1);
+        // Also kept: the decided bytes of the current line, at most
+        // HIT_LINE_BYTES, so that a hit's line is whole in the buffer
+        // (Sink::hit_line) though it began in an earlier read.
+        let context = self.start.saturating_sub(HIT_LINE_BYTES + 1);
+        let line_start = memchr::memrchr(b'\n', &self.buf[context..self.start])
+            .map_or(context, |i| context + i + 1);
+        let keep = line_start.min(self.start.saturating_sub(1));
         if keep > 0 {
             self.buf.copy_within(keep..self.len, 0);
             self.len -= keep;
@@ -373,9 +403,10 @@ impl Searcher {
             self.counted -= keep;
             self.base += keep as u64;
         }
-        // Invariant from `Matcher::scan`: len - start <= max_code_len, so the
-        // buffer below never grows for a fixed matcher.
-        let need = (m.max_code_len() + 1).max(self.len) + self.fresh;
+        // Invariant from `Matcher::scan`: len - start <= max_code_len, and at
+        // most HIT_LINE_BYTES + 1 decided bytes are kept, so the buffer
+        // below never grows for a fixed matcher.
+        let need = (m.max_code_len() + 1 + HIT_LINE_BYTES).max(self.len) + self.fresh;
         if self.buf.len() < need {
             self.buf.resize(need, 0);
         }
@@ -450,6 +481,13 @@ fn scan_window<S: Sink>(
             offset: base + s as u64,
             line: l + 1,
         };
+        if sink.wants_hit_line() {
+            let back = s.saturating_sub(HIT_LINE_BYTES);
+            let from = memchr::memrchr(b'\n', &hay[back..s]).map_or(back, |i| back + i + 1);
+            let ahead = hay.len().min(s + HIT_LINE_BYTES);
+            let to = memchr::memchr(b'\n', &hay[s..ahead]).map_or(ahead, |i| s + i);
+            sink.hit_line(&hay[from..to]);
+        }
         flow = match found {
             Found::Known(id) => sink.known(id, pos),
             Found::Unknown(u) => sink.unknown(u, pos),

@@ -385,6 +385,90 @@ fn would_block_ends_read_available() {
     assert_eq!(sink.hits.len(), 2);
 }
 
+/// A sink that wants each hit's line gets exactly the line around the hit,
+/// on the slice path and on the reader path with a buffer that holds whole
+/// lines; the reference is the input split at LF by the standard library.
+#[test]
+fn hit_lines_are_the_lines_of_the_hits() {
+    #[derive(Default)]
+    struct Lines {
+        pending: Option<Vec<u8>>,
+        got: Vec<(u64, Vec<u8>)>,
+    }
+    impl Sink for Lines {
+        type Error = std::io::Error;
+        fn wants_hit_line(&self) -> bool {
+            true
+        }
+        fn hit_line(&mut self, line: &[u8]) {
+            self.pending = Some(line.to_vec());
+        }
+        fn known(
+            &mut self,
+            _: u32,
+            pos: faultline::search::Position,
+        ) -> std::io::Result<faultline::search::Flow> {
+            self.got.push((pos.line, self.pending.take().unwrap()));
+            Ok(faultline::search::Flow::Continue)
+        }
+        fn unknown(
+            &mut self,
+            _: faultline::matcher::UnknownCode,
+            pos: faultline::search::Position,
+        ) -> std::io::Result<faultline::search::Flow> {
+            self.got.push((pos.line, self.pending.take().unwrap()));
+            Ok(faultline::search::Flow::Continue)
+        }
+    }
+    let code = &codes()[0];
+    let mut text = Vec::new();
+    for i in 0..500 {
+        text.extend_from_slice(
+            format!("2026-11-30T02:{:02}:00Z line {i} {code} tail\n", i % 60).as_bytes(),
+        );
+        if i % 7 == 0 {
+            text.extend_from_slice(b"no code here\n\n");
+        }
+    }
+    text.extend_from_slice(format!("last {code}").as_bytes());
+    let expected: Vec<(u64, Vec<u8>)> = text
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, l)| l.windows(code.len()).any(|w| w == code.as_bytes()))
+        .map(|(i, l)| (i as u64 + 1, l.to_vec()))
+        .collect();
+    assert_eq!(expected.len(), 501);
+    let mut slice = Lines::default();
+    Searcher::new(4096)
+        .search_slice(matcher(), &text, &mut slice)
+        .unwrap();
+    assert_eq!(slice.got, expected);
+    let mut reader = Lines::default();
+    Searcher::new(4096)
+        .search_reader(matcher(), &text[..], &mut reader)
+        .unwrap();
+    // Lines across a refill too: the searcher keeps the line's start.
+    assert_eq!(reader.got, expected);
+    // And over reads of a few bytes each.
+    let mut tiny = Lines::default();
+    let mut s = Searcher::new(16);
+    for chunk in text.chunks(3) {
+        s.read_available(matcher(), &mut &chunk[..], &mut tiny)
+            .unwrap();
+    }
+    s.finish(matcher(), &mut tiny).unwrap();
+    // The line's start is kept; its end may not have been read yet.
+    assert_eq!(tiny.got.len(), expected.len());
+    for (g, e) in tiny.got.iter().zip(&expected) {
+        assert_eq!(g.0, e.0);
+        assert!(
+            e.1.starts_with(&g.1) && g.1.len() >= 20,
+            "{:?}",
+            String::from_utf8_lossy(&g.1)
+        );
+    }
+}
+
 /// A sink's answer is honoured: after `Stop` or an error no more hits are
 /// reported (the rest of the window is dropped), `Stop` ends the search
 /// with the totals so far, and the error reaches the caller.

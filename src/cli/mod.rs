@@ -5,6 +5,7 @@
 //! process's side (terminals, signals, the runtime, printing); `main.rs`
 //! dispatches.
 
+pub mod merge;
 pub mod scan;
 pub mod tail;
 
@@ -89,6 +90,25 @@ Examples:
     /// Build, check and query the error-code catalog.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Add the JSON reports of separate `scan --format json` runs (shards of an archive) into the report of one run.
+    #[command(after_help = "\
+Examples:
+  faultline merge shard-*.json
+  faultline merge --format text a.json b.json")]
+    Merge(MergeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Reports written by `faultline scan --format json`; `-` is stdin.
+    #[arg(value_name = "REPORT.json", required = true)]
+    pub reports: Vec<PathBuf>,
+    /// Output format of the merged report.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Json)]
+    pub format: ReportFormat,
+    /// Codes listed in the text report's top-codes table.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,7 +5,9 @@
 //! {"source":"logs/app.log","offset":1234,"line":57,"code":"Ecs.0013","known":true,"service":"ECS","status":400,"category":"quota","message":"...","remedy":"..."}
 //! ```
 //!
-//! An unknown code carries `"known":false` and no catalog fields.
+//! An unknown code carries `"known":false` and no catalog fields. A scan
+//! adds `"log_ts"`, the time written on the hit's line (RFC 3339, UTC),
+//! when the line has one.
 //! The part of a line that depends only on the code (everything from
 //! `"code"` on) is rendered once per catalog entry when the
 //! [`EventFormat`] is made, so writing an event appends three slices and
@@ -20,6 +22,7 @@
 
 use crate::catalog::{Catalog, CodeId};
 use crate::search::Flow;
+use crate::timestamp::{self, UnixMs};
 use std::io::{self, Write};
 use std::sync::Mutex;
 
@@ -62,9 +65,25 @@ impl EventFormat {
         id: CodeId,
         ts: Option<&str>,
     ) {
+        self.known_logged(out, source, offset, line, id, ts, None);
+    }
+
+    /// [`EventFormat::known`] with the time written on the log line, added
+    /// as `"log_ts"` when found.
+    #[allow(clippy::too_many_arguments)]
+    pub fn known_logged(
+        &self,
+        out: &mut Vec<u8>,
+        source: &str,
+        offset: u64,
+        line: u64,
+        id: CodeId,
+        ts: Option<&str>,
+        log_ts: Option<UnixMs>,
+    ) {
         Self::head(out, source, offset, line);
         out.extend_from_slice(self.known[id as usize].as_bytes());
-        Self::tail(out, ts);
+        Self::tail(out, ts, log_ts);
     }
 
     /// Appends the event of an unknown code `PREFIX.NNNN` (a prefix is
@@ -80,9 +99,25 @@ impl EventFormat {
         number: u16,
         ts: Option<&str>,
     ) {
+        self.unknown_logged(out, source, offset, line, prefix, number, ts, None);
+    }
+
+    /// [`EventFormat::unknown`] with the time written on the log line.
+    #[allow(clippy::too_many_arguments)]
+    pub fn unknown_logged(
+        &self,
+        out: &mut Vec<u8>,
+        source: &str,
+        offset: u64,
+        line: u64,
+        prefix: &str,
+        number: u16,
+        ts: Option<&str>,
+        log_ts: Option<UnixMs>,
+    ) {
         Self::head(out, source, offset, line);
         let _ = write!(out, "\"code\":\"{prefix}.{number:04}\",\"known\":false");
-        Self::tail(out, ts);
+        Self::tail(out, ts, log_ts);
     }
 
     fn head(out: &mut Vec<u8>, source: &str, offset: u64, line: u64) {
@@ -92,9 +127,14 @@ impl EventFormat {
         );
     }
 
-    fn tail(out: &mut Vec<u8>, ts: Option<&str>) {
+    fn tail(out: &mut Vec<u8>, ts: Option<&str>, log_ts: Option<UnixMs>) {
         if let Some(ts) = ts {
             let _ = write!(out, ",\"ts\":\"{ts}\"");
+        }
+        if let Some(ms) = log_ts {
+            out.extend_from_slice(b",\"log_ts\":\"");
+            timestamp::write_rfc3339_utc(out, ms);
+            out.push(b'"');
         }
         out.extend_from_slice(b"}\n");
     }
@@ -179,6 +219,7 @@ mod tests {
         let f = EventFormat::new(&catalog);
         let mut out = Vec::new();
         f.known(&mut out, &json("logs/a \"b\".log"), 1234, 57, 0, None);
+        f.known_logged(&mut out, &json("x"), 1, 1, 0, None, Some(1_795_996_800_250));
         f.unknown(
             &mut out,
             &json("-"),
@@ -199,8 +240,9 @@ mod tests {
                 "code": "Ecs.0013", "known": true, "service": "ECS", "status": 400,
                 "category": "quota", "message": "Say \"no\"", "remedy": "请重试。"})
         );
+        assert_eq!(lines[1]["log_ts"], "2026-11-30T00:00:00.250Z");
         assert_eq!(
-            lines[1],
+            lines[2],
             serde_json::json!({"source": "-", "offset": 9, "line": 1, "code": "Ecs.9876",
                 "known": false, "ts": "2026-11-23T10:00:00Z"})
         );

@@ -7,6 +7,8 @@
 use crate::aggregate::Views;
 use crate::catalog::{Catalog, Category};
 use crate::input::InputError;
+use crate::timeline::Timeline;
+use crate::timestamp::LocalZone;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -26,6 +28,8 @@ pub struct Report {
     pub by_category: BTreeMap<Category, u64>,
     pub by_service_category: BTreeMap<String, BTreeMap<Category, u64>>,
     pub unknown_codes: BTreeMap<String, u64>,
+    /// Known hits by category over time (SPEC section 3, "Timeline").
+    pub timeline: Timeline,
     pub errors: Vec<InputError>,
     pub elapsed_ms: u64,
 }
@@ -50,6 +54,7 @@ impl Report {
             by_category: views.by_category,
             by_service_category: views.by_service_category,
             unknown_codes: views.unknown_codes,
+            timeline: Timeline::default(),
             errors: Vec::new(),
             elapsed_ms: 0,
         }
@@ -91,6 +96,8 @@ impl Report {
             self.write_table(out)?;
             writeln!(out)?;
             self.write_top(out, catalog, top)?;
+            writeln!(out)?;
+            self.timeline.write_text(out, &mut LocalZone::system())?;
         }
         if !self.unknown_codes.is_empty() {
             writeln!(out)?;
@@ -302,6 +309,7 @@ mod tests {
             "by_category",
             "by_service_category",
             "unknown_codes",
+            "timeline",
             "errors",
             "elapsed_ms",
         ];
