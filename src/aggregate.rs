@@ -90,7 +90,7 @@ impl Counts {
 
 /// An unknown code as text: `Ecs.9876`.
 pub fn unknown_code_text(matcher: &Matcher, code: UnknownCode) -> String {
-    format!("{}.{:04}", matcher.prefix(code.prefix), code.number)
+    matcher.unknown_text(code).to_string()
 }
 
 /// The named views of [`Counts`]; maps are sorted by key so that reports are

@@ -415,16 +415,10 @@ impl Sink for FileSink<'_> {
     fn unknown(&mut self, code: UnknownCode, pos: Position) {
         self.counts.add_unknown(code);
         if let Some(ev) = &mut self.events {
-            let prefix = ev.matcher.prefix(code.prefix);
-            ev.out.format.unknown(
-                ev.buf,
-                &ev.source,
-                pos.offset,
-                pos.line,
-                prefix,
-                code.number,
-                None,
-            );
+            let text = ev.matcher.unknown_text(code);
+            ev.out
+                .format
+                .unknown(ev.buf, &ev.source, pos.offset, pos.line, text, None);
             ev.maybe_flush();
         }
     }

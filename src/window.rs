@@ -297,6 +297,7 @@ mod tests {
         w.unknown(
             UnknownCode {
                 prefix: 0,
+                family: 0,
                 number: 9876,
             },
             ms(1),
@@ -357,9 +358,14 @@ mod tests {
     fn only_the_top_unknown_codes_are_named() {
         let (catalog, matcher) = setup();
         let mut w = WindowAggregator::new(catalog.len(), at(0), Totals::default());
-        for number in 0..1000u16 {
+        for number in 0..1000u64 {
             for _ in 0..=(number % 3) {
-                w.unknown(UnknownCode { prefix: 0, number }, Duration::from_millis(1));
+                let code = UnknownCode {
+                    prefix: 0,
+                    family: 0,
+                    number,
+                };
+                w.unknown(code, Duration::from_millis(1));
             }
         }
         let s = w.close(at(10), &catalog, &matcher);

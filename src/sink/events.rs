@@ -67,12 +67,11 @@ impl EventFormat {
         source: &str,
         offset: u64,
         line: u64,
-        prefix: &str,
-        number: u16,
+        code: crate::matcher::UnknownText<'_>,
         ts: Option<&str>,
     ) {
         Self::head(out, source, offset, line);
-        let _ = write!(out, "\"code\":\"{prefix}.{number:04}\",\"known\":false");
+        let _ = write!(out, "\"code\":\"{code}\",\"known\":false");
         Self::tail(out, ts);
     }
 
@@ -120,13 +119,19 @@ mod tests {
         let f = EventFormat::new(&catalog);
         let mut out = Vec::new();
         f.known(&mut out, &json("logs/a \"b\".log"), 1234, 57, 0, None);
+        let m = crate::matcher::Matcher::new(["Ecs.0013"]).unwrap();
+        let code = crate::matcher::UnknownCode {
+            prefix: 0,
+            family: 0,
+            number: 9876,
+        };
+        let text = m.unknown_text(code);
         f.unknown(
             &mut out,
             &json("-"),
             9,
             1,
-            "Ecs",
-            9876,
+            text,
             Some("2026-11-23T10:00:00Z"),
         );
         let text = String::from_utf8(out).unwrap();

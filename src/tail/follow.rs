@@ -450,16 +450,8 @@ impl Sink for TailSink<'_> {
     fn unknown(&mut self, code: UnknownCode, pos: Position) {
         self.agg.unknown(code, self.seen_at.elapsed());
         if let Some((format, buf, source, ts)) = &mut self.events {
-            let prefix = self.matcher.prefix(code.prefix);
-            format.unknown(
-                buf,
-                source,
-                pos.offset,
-                pos.line,
-                prefix,
-                code.number,
-                Some(ts),
-            );
+            let text = self.matcher.unknown_text(code);
+            format.unknown(buf, source, pos.offset, pos.line, text, Some(ts));
         }
     }
 }
