@@ -25,4 +25,5 @@ pub mod search;
 pub mod sink;
 pub mod source;
 pub mod tail;
+pub mod tally;
 pub mod window;

@@ -70,7 +70,7 @@
 //! MEASUREMENTS
 use crate::catalog::CodeId;
 use crate::catalog::code::{check_code, family};
-use aho_corasick::{AhoCorasick, Input, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -119,6 +119,9 @@ pub enum MatcherError {
     #[error("cannot build the search automaton: {0}")]
     Automaton(String),
 }
+
+/// The largest DFA the matcher builds; beyond, the crate's contiguous NFA.
+pub const DFA_MAX_BYTES: usize = 24 << 20;
 
 /// No pattern / no code.
 const NONE: u32 = u32::MAX;
@@ -362,10 +365,20 @@ impl Matcher {
         sorted.sort_unstable();
         // Leftmost-longest: the longest pattern at the leftmost start heads
         // the chain of every pattern that matches there (module docs).
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&texts)
-            .map_err(|e| MatcherError::Automaton(e.to_string()))?;
+        let build = |kind| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .kind(kind)
+                .build(&texts)
+                .map_err(|e| MatcherError::Automaton(e.to_string()))
+        };
+        // The crate picks a DFA (and Teddy) for few patterns by itself; for
+        // many it picks an NFA, many times slower (module docs): insist on
+        // a DFA unless it is too large.
+        let mut ac = build(Some(AhoCorasickKind::DFA))?;
+        if ac.memory_usage() > DFA_MAX_BYTES {
+            ac = build(None)?;
+        }
         let stems = families
             .iter()
             .map(|f| texts[f.pattern as usize].into())
@@ -483,14 +496,21 @@ impl Matcher {
         if self.patterns.is_empty() {
             return Scanned { decided: n };
         }
+        // One iterator while the search resumes where the automaton's last
+        // match ended (a rejected `Ecs.` in `Ecs.Ecs.Ecs.`: the common
+        // case); a new one only after a hit or a skip inside a match.
+        let mut matches = self.ac.find_iter(Input::new(h).span(pos..n));
         while pos < n {
-            let Some(m) = self.ac.find(Input::new(h).span(pos..n)) else {
+            let Some(m) = matches.next() else {
                 break;
             };
             let s = m.start();
             let head = &self.patterns[m.pattern().as_usize()];
             if s > 0 && is_word_byte(h[s - 1]) {
                 pos = s + head.skip as usize;
+                if pos != m.end() {
+                    matches = self.ac.find_iter(Input::new(h).span(pos..n));
+                }
                 continue;
             }
             // A longer pattern may still match here once more bytes come.
@@ -504,6 +524,9 @@ impl Matcher {
                 }
                 Verdict::Miss => pos = s + head.skip as usize,
                 Verdict::NeedMore => return Scanned { decided: s },
+            }
+            if pos != m.end() && pos < n {
+                matches = self.ac.find_iter(Input::new(h).span(pos..n));
             }
         }
         if at_eof || pos >= n {

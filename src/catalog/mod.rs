@@ -144,7 +144,7 @@ impl Entry {
 /// letters or digits, a dot, and exactly four ASCII digits (`Ecs.0013`,
 /// `BackupService.6133`). The matcher relies on this shape.
 pub fn is_code(s: &str) -> bool {
-    code_prefix(s).is_some()
+    code::is_code(s)
 }
 
 /// The prefix of a well-shaped code, or `None` when `s` is not a code.

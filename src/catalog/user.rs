@@ -276,7 +276,7 @@ impl EntryCheck<'_> {
         };
         let before = self.problems.len();
         let code = match obj.get("code") {
-            Some(Value::String(c)) if code_prefix(c).is_some() => {
+            Some(Value::String(c)) if super::code::is_code(c) => {
                 self.code = Some(c.clone());
                 Some(c.clone())
             }

@@ -24,6 +24,13 @@ pub struct Report {
     pub by_category: BTreeMap<Category, u64>,
     pub by_service_category: BTreeMap<String, BTreeMap<Category, u64>>,
     pub unknown_codes: BTreeMap<String, u64>,
+    /// Occurrences of unknown codes beyond those named in `unknown_codes`:
+    /// past [`crate::tally::DEFAULT_CAPACITY`] distinct unknown codes, new
+    /// ones are folded into this count so memory stays bounded.
+    pub unknown_codes_other: u64,
+    /// How many distinct unknown codes were folded into
+    /// `unknown_codes_other` (estimated within a few percent).
+    pub unknown_codes_other_distinct: u64,
     pub errors: Vec<InputError>,
     pub elapsed_ms: u64,
 }
@@ -48,6 +55,8 @@ impl Report {
             by_category: views.by_category,
             by_service_category: views.by_service_category,
             unknown_codes: views.unknown_codes,
+            unknown_codes_other: views.unknown_codes_other,
+            unknown_codes_other_distinct: views.unknown_codes_other_distinct,
             errors: Vec::new(),
             elapsed_ms: 0,
         }
@@ -270,6 +279,8 @@ mod tests {
             "by_category",
             "by_service_category",
             "unknown_codes",
+            "unknown_codes_other",
+            "unknown_codes_other_distinct",
             "errors",
             "elapsed_ms",
         ];
