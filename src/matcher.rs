@@ -506,16 +506,21 @@ impl Matcher {
             };
             let s = m.start();
             let head = &self.patterns[m.pattern().as_usize()];
+            if !at_eof && s + self.max_pattern_len > n {
+                // Near the end: an attempt at a longer pattern that began
+                // before `s` and ran out of bytes hides behind this match
+                // (`A.1` of `A.1B` before the code `1`), or a longer
+                // pattern may still match at `s` once more bytes come.
+                if let Some(t) = self.undecided_tail(h, pos, s + 1) {
+                    return Scanned { decided: t };
+                }
+            }
             if s > 0 && is_word_byte(h[s - 1]) {
                 pos = s + head.skip as usize;
                 if pos != m.end() {
                     matches = self.ac.find_iter(Input::new(h).span(pos..n));
                 }
                 continue;
-            }
-            // A longer pattern may still match here once more bytes come.
-            if !at_eof && s + head.ext as usize > n && self.starts_a_pattern(&h[s..]) {
-                return Scanned { decided: s };
             }
             match self.verify(h, s, head, at_eof) {
                 Verdict::Hit(len, found) => {
@@ -529,7 +534,7 @@ impl Matcher {
                 matches = self.ac.find_iter(Input::new(h).span(pos..n));
             }
         }
-        if at_eof || pos >= n {
+        if at_eof {
             return Scanned { decided: n };
         }
         // No pattern lies wholly in `h[pos..]`; one may start near the end
@@ -539,18 +544,26 @@ impl Matcher {
         // a complete line is decided to its end (which matters when it is
         // deleted while tail is stopped). At most `max_pattern_len - 1`
         // bytes are looked at, whatever the length of a run of word bytes.
-        let lo = pos.max(n.saturating_sub(self.max_pattern_len.saturating_sub(1)));
-        let run = h[lo..]
+        Scanned {
+            decided: self.undecided_tail(h, pos, n).unwrap_or(n),
+        }
+    }
+
+    /// The first `t` in `from..to` where a pattern may begin that needs
+    /// bytes beyond the haystack: a boundary before `t`, and `h[t..]` a
+    /// proper prefix of a pattern (so a run of code bytes to the end,
+    /// shorter than the longest pattern). Looks back at most
+    /// `max_pattern_len - 1` bytes.
+    fn undecided_tail(&self, h: &[u8], from: usize, to: usize) -> Option<usize> {
+        let n = h.len();
+        let lo = from.max(n.saturating_sub(self.max_pattern_len.saturating_sub(1)));
+        let run = h[lo.min(n)..]
             .iter()
             .rev()
             .take_while(|&&b| crate::catalog::code::is_code_byte(b))
             .count();
-        for t in n - run..n {
-            if (t == 0 || !is_word_byte(h[t - 1])) && self.starts_a_pattern(&h[t..]) {
-                return Scanned { decided: t };
-            }
-        }
-        Scanned { decided: n }
+        (n - run..to.min(n))
+            .find(|&t| (t == 0 || !is_word_byte(h[t - 1])) && self.starts_a_pattern(&h[t..]))
     }
 
     /// Whether `tail` (the rest of the haystack) is a proper prefix of a

@@ -631,11 +631,13 @@ fn a_user_catalog_of_every_shape_is_counted_exactly() {
     );
     let mut text = String::new();
     let mut state = 7u64;
+    let seps = [" ", " ", "\n", ".", "-", ":", "，", ""];
     for _ in 0..20_000 {
         state = state
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         text.push_str(&pieces[(state >> 33) as usize % pieces.len()]);
+        text.push_str(seps[(state >> 20) as usize % seps.len()]);
     }
     let log = dir.path().join("app.log");
     std::fs::write(&log, &text).unwrap();

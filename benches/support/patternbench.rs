@@ -32,10 +32,15 @@ fn best<F: FnMut() -> u64>(mut f: F) -> (f64, u64) {
 }
 
 fn probe(label: &str, patterns: &[String], hay: &[u8]) {
-    for kind in [MatchKind::LeftmostFirst, MatchKind::LeftmostLongest] {
+    for (kind, ac_kind) in [
+        (MatchKind::LeftmostFirst, None),
+        (MatchKind::LeftmostLongest, None),
+        (MatchKind::LeftmostLongest, Some(AhoCorasickKind::DFA)),
+    ] {
         let t = Instant::now();
         let ac = AhoCorasick::builder()
             .match_kind(kind)
+            .kind(ac_kind)
             .build(patterns)
             .unwrap();
         let build = t.elapsed();
