@@ -161,7 +161,8 @@ impl LogGen {
             }
             2 => out.extend((0..MIB).map(|_| b'0' + r.below(10) as u8)),
             3 => {
-                let stem = match self.families.first() {
+                // The shortest stem: the most candidates per byte.
+                let stem = match self.families.iter().min_by_key(|f| f.0.len()) {
                     Some((s, _)) => s.clone(),
                     None => "Ecs.".to_string(),
                 };
