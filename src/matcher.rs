@@ -41,8 +41,13 @@
 //! leftmost-longest. Family codes are not patterns: after a stem the matcher
 //! reads the digit run, checks its length against the stem's families (a
 //! bit set) and the boundary after it, and looks the number up in the
-//! family's sorted table. So the built-in catalog is six patterns, and a
-//! catalog of 10,000 codes over 2,000 stems is 2,000 patterns.
+//! family's sorted table. So the built-in catalog is six stems, and a
+//! catalog of 10,000 codes over 2,000 stems is 2,000 patterns. When the
+//! stems are few (ten times their number, plus the other patterns, within
+//! the 64 patterns of the crate's packed searcher), the automaton gets each
+//! stem with each first digit (`Ecs.0` ... `Ecs.9`: 60 patterns for the
+//! built-in catalog) so that a stem without digits (`Ecs.Ecs.Ecs.`) is
+//! never a candidate; the chain below is the same.
 //!
 //! Why leftmost-longest finds the longest candidate: every pattern that
 //! matches at the leftmost start `s` is a prefix of the longest one there,
@@ -67,7 +72,68 @@
 //! The tests check all of this against a naive reference written from the
 //! SPEC's words (`tests/matcher_reference`), table-driven and by property.
 //!
-//! MEASUREMENTS
+//! # Measurements
+//!
+//! `cargo run --release --example patternbench`
+//! (`benches/support/patternbench.rs`): 64 MiB of generated log (seed 7;
+//! for the user catalog, codes drawn from 10,000 generated codes over 2,000
+//! stems and the 589 built-in ones), the automaton alone (`find_iter`
+//! count) as the crate builds it, best of 5. Machine: the shared 2-core VM
+//! under a load of 17-19 (other engineers' builds), so every figure is
+//! several times below the unloaded ones in `benches/NOTES.md`; compare
+//! within the table, which comes from one run.
+//!
+//! | catalog | patterns | crate's choice | leftmost-first | leftmost-longest | leftmost-longest, forced DFA |
+//! |---|---|---|---|---|---|
+//! | built-in, stems (chosen) | 6 | DFA + Teddy, 12 KiB, 0.1 ms | 1.34 GiB/s | 1.12 GiB/s | 0.99 GiB/s (same automaton) |
+//! | built-in, every code | 589 | contiguous NFA, 17 KiB | 0.10 | 0.12 | 0.11 (221 KiB) |
+//! | user, stems + exact (chosen) | 2,006 | contiguous NFA, 394 KiB, 20 ms | 0.08 | 0.10 | **0.16** (5.4 MiB, 91 ms) |
+//! | user, every code (what `rg -F -f` gets) | 10,589 | contiguous NFA, 1.2 MiB | 0.08 | 0.09 | 0.10 (20 MiB, 237 ms) |
+//!
+//! The whole matcher: built-in 1.20 GiB/s, user catalog 0.10 GiB/s (build
+//! 99 ms, loaded), the same run.
+//!
+//! What decided:
+//! - Stems, not codes: with up to 64 patterns the crate searches with its
+//!   packed SIMD searcher (Teddy), which reports candidates directly; every
+//!   code as a pattern (589) forfeits it and is 10× slower. Family codes
+//!   are therefore never patterns.
+//! - Many stems: past 100 patterns the crate picks a contiguous NFA; a DFA
+//!   over the same 2,006 stems is 1.6× faster at 5.4 MiB, so the matcher
+//!   asks for a DFA up to [`DFA_MAX_BYTES`] and falls back to the NFA
+//!   beyond. No prefilter helps there (hundreds of start bytes). The stems
+//!   are a fifth of the codes, which is where the matcher gains on a
+//!   search over every code (`rg -F -f`).
+//! - Leftmost-longest against leftmost-first plus an own extension step:
+//!   within the noise of each other on every catalog (Teddy supports both;
+//!   built-in 1.34 against 1.12 GiB/s here, 0.47 against 0.51 in an
+//!   earlier run of the same bench);
+//!   leftmost-longest hands the chain walk the longest pattern at a start
+//!   directly, so there is no extension code to get wrong.
+//! - Pathological text (the same 64 MiB with a 4 MiB run of letters, a
+//!   base64 blob, an all-digit line, `Ecs.Ecs.Ecs.` and a 1 MiB line every
+//!   6 MiB): 0.49 GiB/s against 1.20 for ordinary text, the automaton alone
+//!   0.42-0.59: the 262,144 rejected `Ecs.` candidates per MiB of
+//!   `Ecs.Ecs.` dominate, and they cost one automaton step each (the
+//!   iterator is not restarted when the search resumes where the match
+//!   ended). The window end no longer walks back over a run of word bytes
+//!   (at most `max_pattern_len - 1` bytes are looked at), which was the
+//!   cost issue 12 measured on 4 MiB letter lines. Whole-process ratios
+//!   against ripgrep: `benches/NOTES.md`.
+//!
+//! # Costs
+//!
+//! - Build: `O(total length of the patterns)` plus a sort of each family's
+//!   numbers; 0.1-0.3 ms for the built-in catalog; for 2,000 stems the DFA
+//!   dominates (tens of ms on a loaded machine).
+//! - Memory: the automaton (12 KiB built-in; 5.4 MiB as a DFA for 2,000
+//!   stems, at most [`DFA_MAX_BYTES`]) plus 12 bytes per family code (its
+//!   number and id) and the sorted pattern texts.
+//! - Search: linear in the haystack; no allocation. Per candidate: the
+//!   chain of shorter patterns (as deep as the patterns nest), at most 19
+//!   digit bytes, a scan of the stem's few families and a binary search of
+//!   the family's numbers. Near the end of a window, at most
+//!   `max_pattern_len` binary searches in the sorted patterns.
 use crate::catalog::CodeId;
 use crate::catalog::code::{check_code, family};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
@@ -123,6 +189,9 @@ pub enum MatcherError {
 /// The largest DFA the matcher builds; beyond, the crate's contiguous NFA.
 pub const DFA_MAX_BYTES: usize = 24 << 20;
 
+/// The most patterns for which the crate uses its packed searcher (Teddy).
+const TEDDY_MAX_PATTERNS: usize = 64;
+
 /// No pattern / no code.
 const NONE: u32 = u32::MAX;
 
@@ -141,13 +210,6 @@ struct Pattern {
     /// [`NONE`]. Every pattern that matches where this one matches is on
     /// this chain.
     shorter: u32,
-    /// The longest pattern that has this one as a prefix (this one
-    /// included): how far a match of this pattern may still grow.
-    ext: u32,
-    /// Where a hit can start next when no candidate at a match of this
-    /// pattern is a hit: after the first non-word byte of the pattern, else
-    /// after the pattern (no hit starts after a word byte).
-    skip: u32,
     /// This stem's families: `stem_families[fam_start..][..fam_len]`.
     fam_start: u32,
     fam_len: u32,
@@ -183,7 +245,12 @@ pub struct Matcher {
     /// pattern id == index in `patterns`.
     ac: AhoCorasick,
     patterns: Vec<Pattern>,
-    /// Pattern texts, sorted: is a tail of the haystack the start of one?
+    /// Automaton pattern id -> index in `patterns`, and where to resume
+    /// after a rejected match of it.
+    ac_pattern: Box<[u32]>,
+    ac_skip: Box<[u32]>,
+    /// The automaton's texts, sorted: is a tail of the haystack the start
+    /// of one?
     sorted: Vec<Box<[u8]>>,
     families: Vec<FamilyTable>,
     /// Family ids grouped by stem pattern (see [`Pattern::fam_start`]).
@@ -262,8 +329,6 @@ impl Matcher {
                         digit_counts: 0,
                         max_digits: 0,
                         shorter: NONE,
-                        ext: text.len() as u32,
-                        skip: 0,
                         fam_start: 0,
                         fam_len: 0,
                     });
@@ -334,34 +399,52 @@ impl Matcher {
             }
             pat.fam_len += 1;
         }
-        // Chains, growth and skips.
+        // Chains.
         for (p, text) in texts.iter().enumerate() {
-            let b = text.as_bytes();
-            patterns[p].shorter = (1..b.len())
+            patterns[p].shorter = (1..text.len())
                 .rev()
                 .find_map(|l| pattern_ids.get(&text[..l]).copied())
                 .unwrap_or(NONE);
-            patterns[p].skip = b
-                .iter()
-                .position(|&c| !is_word_byte(c))
-                .map_or(b.len(), |i| i + 1) as u32;
         }
-        for p in 0..patterns.len() {
-            let len = patterns[p].len;
-            let mut q = patterns[p].shorter;
-            while q != NONE {
-                let pq = &mut patterns[q as usize];
-                pq.ext = pq.ext.max(len);
-                q = pq.shorter;
+        // The automaton's texts. With few stems, a stem is given with each
+        // first digit (`Ecs.0`..`Ecs.9`): still within Teddy's 64 patterns,
+        // and a stem without a digit (`Ecs.Ecs.Ecs.`) is never a candidate.
+        let stems = patterns.iter().filter(|p| p.digit_counts != 0).count();
+        let expand = stems * 10 + (patterns.len() - stems) <= TEDDY_MAX_PATTERNS;
+        let mut ac_texts: Vec<String> = Vec::new();
+        let mut ac_pattern: Vec<u32> = Vec::new();
+        for (p, text) in texts.iter().enumerate() {
+            let pat = &patterns[p];
+            if expand && pat.digit_counts != 0 {
+                for d in b'0'..=b'9' {
+                    ac_texts.push(format!("{text}{}", d as char));
+                    ac_pattern.push(p as u32);
+                }
+                if pat.exact == NONE {
+                    continue;
+                }
             }
+            ac_texts.push(text.to_string());
+            ac_pattern.push(p as u32);
         }
-        let max_pattern_len = texts.iter().map(|t| t.len()).max().unwrap_or(0);
+        // Where a hit can start next when no candidate at a match is a hit:
+        // after the first non-word byte of the matched text, else after it
+        // (no hit starts after a word byte).
+        let ac_skip: Box<[u32]> = ac_texts
+            .iter()
+            .map(|t| {
+                t.bytes()
+                    .position(|c| !is_word_byte(c))
+                    .map_or(t.len(), |i| i + 1) as u32
+            })
+            .collect();
+        let max_pattern_len = ac_texts.iter().map(|t| t.len()).max().unwrap_or(0);
         let max_code_len = patterns
             .iter()
             .map(|p| (p.len + p.max_digits) as usize)
             .max()
             .unwrap_or(0);
-        let mut sorted: Vec<Box<[u8]>> = texts.iter().map(|t| t.as_bytes().into()).collect();
+        let mut sorted: Vec<Box<[u8]>> = ac_texts.iter().map(|t| t.as_bytes().into()).collect();
         sorted.sort_unstable();
         // Leftmost-longest: the longest pattern at the leftmost start heads
         // the chain of every pattern that matches there (module docs).
@@ -369,7 +452,7 @@ impl Matcher {
             AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
                 .kind(kind)
-                .build(&texts)
+                .build(&ac_texts)
                 .map_err(|e| MatcherError::Automaton(e.to_string()))
         };
         // The crate picks a DFA (and Teddy) for few patterns by itself; for
@@ -389,6 +472,8 @@ impl Matcher {
             sorted,
             families,
             stem_families: stem_families.into_boxed_slice(),
+            ac_pattern: ac_pattern.into_boxed_slice(),
+            ac_skip,
             stems,
             prefixes,
             codes: all,
@@ -505,7 +590,9 @@ impl Matcher {
                 break;
             };
             let s = m.start();
-            let head = &self.patterns[m.pattern().as_usize()];
+            let aid = m.pattern().as_usize();
+            let head = &self.patterns[self.ac_pattern[aid] as usize];
+            let skip = self.ac_skip[aid] as usize;
             if !at_eof && s + self.max_pattern_len > n {
                 // Near the end: an attempt at a longer pattern that began
                 // before `s` and ran out of bytes hides behind this match
@@ -516,7 +603,7 @@ impl Matcher {
                 }
             }
             if s > 0 && is_word_byte(h[s - 1]) {
-                pos = s + head.skip as usize;
+                pos = s + skip;
                 if pos != m.end() {
                     matches = self.ac.find_iter(Input::new(h).span(pos..n));
                 }
@@ -527,7 +614,7 @@ impl Matcher {
                     f(s, found);
                     pos = s + len;
                 }
-                Verdict::Miss => pos = s + head.skip as usize,
+                Verdict::Miss => pos = s + skip,
                 Verdict::NeedMore => return Scanned { decided: s },
             }
             if pos != m.end() && pos < n {
