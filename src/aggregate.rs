@@ -15,9 +15,9 @@
 //! [`Counts`] of different files or threads merge by addition
 //! ([`Counts::merge`]), which is how a parallel scan combines its workers.
 
+use crate::bounded_counts::BoundedCounts;
 use crate::catalog::{Catalog, Category, CodeId};
 use crate::matcher::{Matcher, UnknownCode};
-use crate::tally::Tally;
 use std::collections::BTreeMap;
 
 /// Hit counts of some input, indexed by catalog position.
@@ -25,9 +25,9 @@ use std::collections::BTreeMap;
 pub struct Counts {
     /// `by_code[id]`: hits of the code with [`CodeId`] `id`.
     pub by_code: Vec<u64>,
-    /// Bounded: exact for the first [`crate::tally::DEFAULT_CAPACITY`]
+    /// Bounded: exact for the first [`crate::bounded_counts::DEFAULT_CAPACITY`]
     /// distinct codes, the rest folded into an "other" count.
-    pub unknown: Tally<UnknownCode>,
+    pub unknown: BoundedCounts<UnknownCode>,
     pub hits: u64,
     pub unknown_total: u64,
 }
@@ -107,7 +107,7 @@ pub struct Views {
     pub unknown_codes: BTreeMap<String, u64>,
     /// Occurrences of unknown codes not in `unknown_codes` (folded).
     pub unknown_codes_other: u64,
-    /// Distinct codes among them (an estimate, see [`crate::tally`]).
+    /// Distinct codes among them (an estimate, see [`crate::bounded_counts`]).
     pub unknown_codes_other_distinct: u64,
 }
 

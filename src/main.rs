@@ -3,13 +3,13 @@
 //! 1 "found what you asked about" / problems found, 2 usage or fatal error).
 //! The only place that uses `anyhow`; a broken stdout pipe ends quietly.
 
+mod cli;
+
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use cli::{CatalogCommand, Cli, Command, ExplainArgs, ExportFormat, LogLevel, ReportFormat};
 use faultline::catalog::category::CategoryRules;
 use faultline::catalog::{self, Catalog, Entry, user};
-use faultline::cli::{
-    CatalogCommand, Cli, Command, ExplainArgs, ExportFormat, LogLevel, ReportFormat,
-};
 use faultline::explain;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -78,7 +78,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Scan(args) => {
             drop(out);
             let (catalog, _) = load_catalog(&cli.global.catalogs)?;
-            return faultline::scan::run(&catalog, &args, cli.global.quiet)
+            return cli::scan::run(&catalog, &args, cli.global.quiet)
                 .map(|o| ExitCode::from(o.exit_status()))
                 .map_err(Into::into);
         }
@@ -86,12 +86,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             drop(out);
             let (catalog, _) = load_catalog(&cli.global.catalogs)?;
             let files = cli.global.catalogs.clone();
-            let reload = Box::new(move || {
-                load_catalog(&files)
-                    .map(|(c, _)| c)
-                    .map_err(|e| format!("{e:#}"))
-            });
-            faultline::tail::run(catalog, &args, reload)?;
+            cli::tail::run(catalog, &args, move || load_catalog(&files).map(|(c, _)| c))?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Catalog(cmd) => catalog_command(&mut out, &cli.global.catalogs, cmd)?,

@@ -6,7 +6,7 @@
 
 use crate::aggregate::Views;
 use crate::catalog::{Catalog, Category};
-use crate::source::InputError;
+use crate::input::InputError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -25,7 +25,7 @@ pub struct Report {
     pub by_service_category: BTreeMap<String, BTreeMap<Category, u64>>,
     pub unknown_codes: BTreeMap<String, u64>,
     /// Occurrences of unknown codes beyond those named in `unknown_codes`:
-    /// past [`crate::tally::DEFAULT_CAPACITY`] distinct unknown codes, new
+    /// past [`crate::bounded_counts::DEFAULT_CAPACITY`] distinct unknown codes, new
     /// ones are folded into this count so memory stays bounded.
     pub unknown_codes_other: u64,
     /// How many distinct unknown codes were folded into

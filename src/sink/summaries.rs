@@ -4,8 +4,8 @@
 //! `http://` or `https://` target, POSTed by [`post`](super::post) without
 //! ever making the tail wait.
 
+use super::delivery::DeliveryStats;
 use super::post::{PostConfig, PostError, Poster, is_url};
-use crate::metrics::DeliveryStats;
 use crate::window::WindowSummary;
 use std::fs::File;
 use std::io::{self, Write};

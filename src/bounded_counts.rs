@@ -1,9 +1,9 @@
-//! A tally: occurrence counts per key in bounded memory.
+//! Bounded counts: occurrence counts per key in bounded memory.
 //!
 //! Unknown codes (SPEC section 2) can be any number of any family's digits:
 //! a log can hold millions of distinct ones, and a map of them all would
 //! grow without bound (4,000,000 distinct unknown codes once took 484 MB in
-//! `scan`). A [`Tally`] keeps what a report needs in fixed memory:
+//! `scan`). A [`BoundedCounts`] keeps what a report needs in fixed memory:
 //!
 //! - `total`: every occurrence, exact.
 //! - exact counts for up to `capacity` keys: each key that arrives while
@@ -15,7 +15,7 @@
 //!   registers, standard error about 1.6 %), since counting them exactly
 //!   would need the memory this type exists to save.
 //!
-//! A key is either tracked or folded within one tally. [`Tally::merge`]
+//! A key is either tracked or folded within one [`BoundedCounts`]. [`BoundedCounts::merge`]
 //! (workers of a parallel scan) adds tracked counts and folds what does not
 //! fit; a key tracked by one side and folded by the other keeps its tracked
 //! count and its other occurrences stay in `other`.
@@ -27,7 +27,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 
-/// Keys tracked exactly by [`Tally::default`].
+/// Keys tracked exactly by [`BoundedCounts::default`].
 pub const DEFAULT_CAPACITY: usize = 65_536;
 
 const HLL_BITS: u32 = 12;
@@ -35,7 +35,7 @@ const HLL_REGISTERS: usize = 1 << HLL_BITS;
 
 /// Counts per key, bounded (module docs).
 #[derive(Clone, Debug)]
-pub struct Tally<K> {
+pub struct BoundedCounts<K> {
     counts: HashMap<K, u64>,
     capacity: usize,
     total: u64,
@@ -44,13 +44,13 @@ pub struct Tally<K> {
     folded: Vec<u8>,
 }
 
-impl<K: Hash + Eq + Copy> Default for Tally<K> {
+impl<K: Hash + Eq + Copy> Default for BoundedCounts<K> {
     fn default() -> Self {
-        Tally::with_capacity(DEFAULT_CAPACITY)
+        BoundedCounts::with_capacity(DEFAULT_CAPACITY)
     }
 }
 
-impl<K: Hash + Eq + Copy> PartialEq for Tally<K> {
+impl<K: Hash + Eq + Copy> PartialEq for BoundedCounts<K> {
     fn eq(&self, o: &Self) -> bool {
         self.counts == o.counts
             && self.total == o.total
@@ -59,7 +59,7 @@ impl<K: Hash + Eq + Copy> PartialEq for Tally<K> {
     }
 }
 
-impl<K: Hash + Eq + Copy> Eq for Tally<K> {}
+impl<K: Hash + Eq + Copy> Eq for BoundedCounts<K> {}
 
 /// A fixed hash for the estimate: the same keys give the same estimate in
 /// every run (std's `RandomState` would not).
@@ -67,10 +67,10 @@ fn hash64<K: Hash>(k: &K) -> u64 {
     std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default().hash_one(k)
 }
 
-impl<K: Hash + Eq + Copy> Tally<K> {
-    /// A tally that tracks up to `capacity` keys exactly.
-    pub fn with_capacity(capacity: usize) -> Tally<K> {
-        Tally {
+impl<K: Hash + Eq + Copy> BoundedCounts<K> {
+    /// Counts that track up to `capacity` keys exactly.
+    pub fn with_capacity(capacity: usize) -> BoundedCounts<K> {
+        BoundedCounts {
             counts: HashMap::new(),
             capacity,
             total: 0,
@@ -108,7 +108,7 @@ impl<K: Hash + Eq + Copy> Tally<K> {
     }
 
     /// Adds `o` into `self`.
-    pub fn merge(&mut self, o: &Tally<K>) {
+    pub fn merge(&mut self, o: &BoundedCounts<K>) {
         for (&k, &n) in &o.counts {
             self.add_n(k, n);
         }
@@ -173,7 +173,7 @@ mod tests {
 
     #[test]
     fn small_tallies_are_exact() {
-        let mut t = Tally::with_capacity(10);
+        let mut t = BoundedCounts::with_capacity(10);
         for k in [1u32, 2, 1, 3, 1] {
             t.add(k);
         }
@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn beyond_capacity_keys_fold_and_totals_stay_exact() {
-        let mut t = Tally::with_capacity(100);
+        let mut t = BoundedCounts::with_capacity(100);
         // Key 0 is frequent and early; then 100,000 distinct keys twice.
         for _ in 0..1000 {
             t.add(0u64);
@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn small_folded_sets_are_estimated_closely() {
-        let mut t = Tally::with_capacity(0);
+        let mut t = BoundedCounts::with_capacity(0);
         for k in 0..50u32 {
             t.add(k);
             t.add(k);
@@ -223,7 +223,10 @@ mod tests {
 
     #[test]
     fn merge_adds_and_folds_what_does_not_fit() {
-        let (mut a, mut b) = (Tally::with_capacity(3), Tally::with_capacity(3));
+        let (mut a, mut b) = (
+            BoundedCounts::with_capacity(3),
+            BoundedCounts::with_capacity(3),
+        );
         for k in [1u8, 2, 3, 4, 1] {
             a.add(k); // 4 folded
         }
@@ -242,7 +245,7 @@ mod tests {
 
     #[test]
     fn memory_stays_bounded() {
-        let mut t = Tally::with_capacity(1000);
+        let mut t = BoundedCounts::with_capacity(1000);
         for k in 0..1_000_000u64 {
             t.add(k);
         }
