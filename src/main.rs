@@ -16,6 +16,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    ignore_file_size_signal();
     let cli = Cli::parse();
     init_log(&cli);
     match run(cli) {
@@ -25,6 +26,17 @@ fn main() -> ExitCode {
             eprintln!("faultline: error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Under a file size limit (`ulimit -f`), a write past it raises SIGXFSZ,
+/// which kills by default: ignored, the write fails with EFBIG instead, and
+/// the output that hit the limit reports it (the summaries file retries).
+fn ignore_file_size_signal() {
+    // SAFETY: setting a standard signal's disposition to SIG_IGN, before
+    // any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 
@@ -101,7 +113,7 @@ fn load_catalog(user_files: &[std::path::PathBuf]) -> Result<(Catalog, CategoryR
     let mut catalog = Catalog::builtin()?;
     for path in user_files {
         let user = user::load(path)?;
-        user::merge(&mut catalog, &user, &|c, m, d, r| {
+        user::merge(&mut catalog, user, &|c, m, d, r| {
             rules.categorize(c, m, d, r)
         });
     }
@@ -153,23 +165,29 @@ fn not_in_catalog(catalog: &Catalog, code: &str) -> String {
             e.code
         );
     }
-    match catalog::code_prefix(code) {
-        None => format!("{code:?} is not an error code: expected PREFIX.DDDD, e.g. Ecs.0013"),
-        Some(prefix) => {
+    if let Err(why) = catalog::code::check_code(code) {
+        return format!("{code:?} is not an error code: it {why}");
+    }
+    match catalog::code::family(code) {
+        None => format!("{code} is not in the catalog; add it with --catalog FILE"),
+        Some(family) => {
             let same: Vec<&Entry> = catalog
                 .entries()
                 .iter()
-                .filter(|e| e.prefix() == prefix)
+                .filter(|e| catalog::code::family(&e.code) == Some(family))
                 .collect();
+            let stem = family.stem;
             match same.first() {
                 Some(e) => format!(
-                    "{code} is not in the catalog (an unknown {} code; the catalog has {} {prefix}.* codes: `faultline catalog list --service {}`)",
+                    "{code} is not in the catalog (an unknown {} code; the catalog has {} {stem}* codes: `faultline catalog list --service {}`)",
                     e.service,
                     same.len(),
                     e.service
                 ),
                 None => format!(
-                    "{code} is not in the catalog, and no code with prefix {prefix:?} is; add it with --catalog FILE"
+                    "{code} is not in the catalog, and no code with prefix {:?} and {} digits is; add it with --catalog FILE",
+                    family.prefix(),
+                    family.digits
                 ),
             }
         }
@@ -188,12 +206,17 @@ fn catalog_command(
                 rules.categorize(c, m, d, r)
             })?;
             let catalog = Catalog::from_entries(entries)?;
-            // A stale override is a data bug: it would silently do nothing.
+            // The overrides are corrections for the built-in sources; other
+            // documents (another vendor's pages) lack their codes, which is
+            // no error. For the built-in sources a stale override is a data
+            // bug, caught by `catalog check` and the freshness test; here it
+            // is a warning, so building from other documents never fails.
             let stale = stale_overrides(&rules, &catalog);
             if !stale.is_empty() {
-                bail!(
-                    "{}: overrides for codes the sources do not define: {}",
+                log::warn!(
+                    "{}: {} override(s) name codes these sources do not define (expected unless they are the built-in catalog/sources): {}",
                     catalog::category::OVERRIDES_FILE,
+                    stale.len(),
                     stale.join(", ")
                 );
             }
@@ -308,7 +331,7 @@ fn check(
             path: name.into(),
             entries,
         };
-        user::merge(&mut merged, &user, &|c, m, d, r| {
+        user::merge(&mut merged, user, &|c, m, d, r| {
             rules.categorize(c, m, d, r)
         });
     }
