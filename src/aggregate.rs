@@ -15,16 +15,19 @@
 //! [`Counts`] of different files or threads merge by addition
 //! ([`Counts::merge`]), which is how a parallel scan combines its workers.
 
+use crate::bounded_counts::BoundedCounts;
 use crate::catalog::{Catalog, Category, CodeId};
 use crate::matcher::{Matcher, UnknownCode};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Hit counts of some input, indexed by catalog position.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     /// `by_code[id]`: hits of the code with [`CodeId`] `id`.
     pub by_code: Vec<u64>,
-    pub unknown: HashMap<UnknownCode, u64>,
+    /// Bounded: exact for the first [`crate::bounded_counts::DEFAULT_CAPACITY`]
+    /// distinct codes, the rest folded into an "other" count.
+    pub unknown: BoundedCounts<UnknownCode>,
     pub hits: u64,
     pub unknown_total: u64,
 }
@@ -46,7 +49,7 @@ impl Counts {
 
     #[inline]
     pub fn add_unknown(&mut self, code: UnknownCode) {
-        *self.unknown.entry(code).or_insert(0) += 1;
+        self.unknown.add(code);
         self.unknown_total += 1;
     }
 
@@ -57,9 +60,7 @@ impl Counts {
         for (a, b) in self.by_code.iter_mut().zip(&other.by_code) {
             *a += b;
         }
-        for (code, n) in &other.unknown {
-            *self.unknown.entry(*code).or_insert(0) += n;
-        }
+        self.unknown.merge(&other.unknown);
         self.hits += other.hits;
         self.unknown_total += other.unknown_total;
     }
@@ -81,16 +82,18 @@ impl Counts {
                 .entry(e.category)
                 .or_insert(0) += n;
         }
-        for (code, &n) in &self.unknown {
+        for (code, &n) in self.unknown.iter() {
             v.unknown_codes.insert(unknown_code_text(matcher, *code), n);
         }
+        v.unknown_codes_other = self.unknown.other();
+        v.unknown_codes_other_distinct = self.unknown.other_keys();
         v
     }
 }
 
 /// An unknown code as text: `Ecs.9876`.
 pub fn unknown_code_text(matcher: &Matcher, code: UnknownCode) -> String {
-    format!("{}.{:04}", matcher.prefix(code.prefix), code.number)
+    matcher.unknown_text(code).to_string()
 }
 
 /// The named views of [`Counts`]; maps are sorted by key so that reports are
@@ -102,6 +105,10 @@ pub struct Views {
     pub by_category: BTreeMap<Category, u64>,
     pub by_service_category: BTreeMap<String, BTreeMap<Category, u64>>,
     pub unknown_codes: BTreeMap<String, u64>,
+    /// Occurrences of unknown codes not in `unknown_codes` (folded).
+    pub unknown_codes_other: u64,
+    /// Distinct codes among them (an estimate, see [`crate::bounded_counts`]).
+    pub unknown_codes_other_distinct: u64,
 }
 
 impl Views {

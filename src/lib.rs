@@ -32,6 +32,7 @@
 //! [`kafka::Config`].
 
 pub mod aggregate;
+pub mod bounded_counts;
 pub mod catalog;
 pub mod checkpoint;
 pub mod explain;

@@ -10,6 +10,12 @@
 //! `elapsed_ms` cannot be what one run would take: the merged report has
 //! the longest shard's, the wall time of shards run in parallel.
 //!
+//! Exact as long as each shard names all its unknown codes (fewer than
+//! [`crate::bounded_counts::DEFAULT_CAPACITY`] distinct ones): beyond that
+//! a shard folds codes into `unknown_codes_other`, whose sum stays exact,
+//! while `unknown_codes_other_distinct` (an estimate per shard) is summed
+//! and may count a code folded in two shards twice.
+//!
 //! A report is read strictly: a field this version does not know is an
 //! error, not silently dropped, so that a merge never loses data.
 
@@ -56,6 +62,8 @@ struct ReportJson {
     by_category: BTreeMap<Category, u64>,
     by_service_category: BTreeMap<String, BTreeMap<Category, u64>>,
     unknown_codes: BTreeMap<String, u64>,
+    unknown_codes_other: u64,
+    unknown_codes_other_distinct: u64,
     timeline: Timeline,
     errors: Vec<InputErrorJson>,
     elapsed_ms: u64,
@@ -81,6 +89,8 @@ impl From<ReportJson> for Report {
             by_category: j.by_category,
             by_service_category: j.by_service_category,
             unknown_codes: j.unknown_codes,
+            unknown_codes_other: j.unknown_codes_other,
+            unknown_codes_other_distinct: j.unknown_codes_other_distinct,
             timeline: j.timeline,
             errors: j
                 .errors
@@ -134,6 +144,9 @@ pub fn merge(reports: impl IntoIterator<Item = Report>) -> Report {
             add(total.by_service_category.entry(service).or_default(), cats);
         }
         add(&mut total.unknown_codes, r.unknown_codes);
+        total.unknown_codes_other += r.unknown_codes_other;
+        // An estimate per shard; a code folded in two shards counts twice.
+        total.unknown_codes_other_distinct += r.unknown_codes_other_distinct;
         total.timeline.merge(&r.timeline);
         total.errors.extend(r.errors);
         total.elapsed_ms = total.elapsed_ms.max(r.elapsed_ms);
@@ -166,6 +179,7 @@ mod tests {
             "by_category": {"quota": 2, "retry": 1},
             "by_service_category": {"ECS": {"quota": 2}, "DBS": {"retry": 1}},
             "unknown_codes": {"Ecs.9876": 1},
+            "unknown_codes_other": 4, "unknown_codes_other_distinct": 3,
             "timeline": {"bucket_s": 1, "start": "2026-11-30T02:04:20Z",
                          "by_category": {"quota": [1, 0, 1]}, "untimed": 1},
             "errors": [{"path": "z.log", "error": "permission denied"}],
@@ -178,6 +192,7 @@ mod tests {
             "by_category": {"quota": 1},
             "by_service_category": {"ECS": {"quota": 1}},
             "unknown_codes": {"Ecs.9876": 1, "other": 1},
+            "unknown_codes_other": 0, "unknown_codes_other_distinct": 0,
             "timeline": {"bucket_s": 1, "start": null, "by_category": {}, "untimed": 1},
             "errors": [{"path": "a.log", "error": "no such file or directory"}],
             "elapsed_ms": 70
@@ -192,6 +207,7 @@ mod tests {
                 "by_category": {"quota": 3, "retry": 1},
                 "by_service_category": {"DBS": {"retry": 1}, "ECS": {"quota": 3}},
                 "unknown_codes": {"Ecs.9876": 2, "other": 1},
+                "unknown_codes_other": 4, "unknown_codes_other_distinct": 3,
                 "timeline": {"bucket_s": 1, "start": "2026-11-30T02:04:20Z",
                              "by_category": {"quota": [1, 0, 1]}, "untimed": 2},
                 "errors": [{"path": "a.log", "error": "no such file or directory"},

@@ -19,9 +19,10 @@
 //! Nothing is smuggled past the [`Sink`] interface.
 //!
 //! Costs per hit: one counter increment (an array slot for a known code, a
-//! small hash map for an unknown one), a clock read when timed, with line
-//! times a search of the hit's line for its timestamp, and, with events, a
-//! few slices appended to the buffer. No allocation.
+//! bounded map for an unknown one, see [`crate::bounded_counts`]), a clock
+//! read when timed, with line times a search of the hit's line for its
+//! timestamp, and, with events, a few slices appended to the buffer. No
+//! allocation.
 
 use crate::aggregate::Counts;
 use crate::catalog::{Catalog, CodeId};
@@ -161,7 +162,7 @@ impl From<HitError> for io::Error {
 /// line, renders its event.
 pub struct Hits<'a, T: Tally> {
     tally: &'a mut T,
-    /// Names unknown codes' prefixes in events.
+    /// Names unknown codes (stem and digits of their family) in events.
     matcher: &'a Matcher,
     /// When the bytes being searched were seen readable.
     seen_at: Option<Instant>,
@@ -258,8 +259,7 @@ impl<T: Tally> Sink for Hits<'_, T> {
             ev.name_json,
             pos.offset,
             pos.line,
-            self.matcher.prefix(code.prefix),
-            code.number,
+            self.matcher.unknown_text(code),
             ev.ts,
             self.line_ms,
         );

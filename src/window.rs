@@ -10,10 +10,11 @@
 //! made-up clocks.
 //!
 //! Memory is bounded whatever the input: per-code counters are one per
-//! catalog entry; unknown codes are a known prefix and four digits, so at
-//! most `prefixes × 10,000` of them; the latency histogram has a fixed
-//! size. A summary lists the top [`UNKNOWN_CODES_LISTED`] unknown codes and
-//! counts the rest in `unknown_codes_other`.
+//! catalog entry; unknown codes are counted in a bounded
+//! [`crate::bounded_counts::BoundedCounts`]; the latency histogram has a fixed size. A
+//! summary lists the top [`UNKNOWN_CODES_LISTED`] unknown codes and counts
+//! the rest in `unknown_codes_other` (how many distinct codes those are in
+//! `unknown_codes_other_distinct`).
 //!
 //! When `tail` serves metrics, every count also goes to a [`HitObserver`]
 //! it is given (the live feed of [`crate::metrics`]: atomics, no locks), so
@@ -59,6 +60,10 @@ pub struct WindowSummary {
     pub unknown_codes: BTreeMap<String, u64>,
     /// Occurrences of unknown codes beyond those listed by name.
     pub unknown_codes_other: u64,
+    /// Distinct unknown codes counted in `unknown_codes_other` (exact for
+    /// tracked codes, plus an estimate of the folded ones, see
+    /// [`crate::bounded_counts`]).
+    pub unknown_codes_other_distinct: u64,
     pub latency_ms: Latency,
     pub totals: Totals,
 }
@@ -221,13 +226,16 @@ impl WindowAggregator {
             counts.unknown.iter().map(|(c, n)| (*c, *n)).collect();
         unknown.sort_by(|a, b| {
             b.1.cmp(&a.1)
-                .then((a.0.prefix, a.0.number).cmp(&(b.0.prefix, b.0.number)))
+                .then((a.0.family, a.0.number).cmp(&(b.0.family, b.0.number)))
         });
         let unknown_codes_other = unknown
             .iter()
             .skip(UNKNOWN_CODES_LISTED)
             .map(|(_, n)| n)
-            .sum();
+            .sum::<u64>()
+            + counts.unknown.other();
+        let unknown_codes_other_distinct =
+            unknown.len().saturating_sub(UNKNOWN_CODES_LISTED) as u64 + counts.unknown.other_keys();
         let unknown_codes = unknown
             .iter()
             .take(UNKNOWN_CODES_LISTED)
@@ -255,6 +263,7 @@ impl WindowAggregator {
             top_codes,
             unknown_codes,
             unknown_codes_other,
+            unknown_codes_other_distinct,
             latency_ms,
             totals: self.totals.clone(),
         };
@@ -319,6 +328,7 @@ mod tests {
         w.unknown(
             UnknownCode {
                 prefix: 0,
+                family: 0,
                 number: 9876,
             },
             ms(1),
@@ -379,9 +389,14 @@ mod tests {
     fn only_the_top_unknown_codes_are_named() {
         let (catalog, matcher) = setup();
         let mut w = WindowAggregator::new(catalog.len(), at(0), Totals::default());
-        for number in 0..1000u16 {
+        for number in 0..1000u64 {
             for _ in 0..=(number % 3) {
-                w.unknown(UnknownCode { prefix: 0, number }, Duration::from_millis(1));
+                let code = UnknownCode {
+                    prefix: 0,
+                    family: 0,
+                    number,
+                };
+                w.unknown(code, Duration::from_millis(1));
             }
         }
         let s = w.close(at(10), &catalog, &matcher);

@@ -217,15 +217,7 @@ fn real_catalog_every_code_found() {
 
 #[test]
 fn bad_codes_are_rejected_with_their_name() {
-    for bad in [
-        "ecs_0013",
-        "Ecs.013",
-        "1Ecs.0013",
-        "Ecs.00131",
-        "",
-        "Ecs.",
-        "E_cs.0013",
-    ] {
+    for bad in ["ecs 0013", "", "Ecs.", "-1", "a/b", "Ecs.001\u{e9}", "_x"] {
         assert_eq!(
             Matcher::new(["Ecs.0013", bad]).unwrap_err(),
             MatcherError::BadCode {
@@ -236,4 +228,130 @@ fn bad_codes_are_rejected_with_their_name() {
     }
     let e = Matcher::new(["Ecs.0013", "Ecs.0013"]).unwrap_err();
     assert!(e.to_string().contains("Ecs.0013"), "{e}");
+}
+
+/// A catalog with every shape of SPEC section 1, and codes that are
+/// prefixes of other codes: a word code and a longer code through a dot
+/// (`AuthFailure`, `AuthFailure.SignatureFailure`) and the family under both
+/// (`AuthFailure.0001`); a word code inside a longer word code
+/// (`Throttling`, `ThrottlingException`); a word code that is the stem of a
+/// family (`HTTP`, `HTTP2`); two digit counts under one stem (`DBS.`).
+const SHAPES: &[&str] = &[
+    "Ecs.0013",
+    "DBS.200001",
+    "DBS.0001",
+    "CBC.18000016",
+    "ORA-00942",
+    "SVCSTG.CCE-ADDONMGR.4000003",
+    "APIGW.0301",
+    "InvalidParameterValue",
+    "AuthFailure",
+    "AuthFailure.SignatureFailure",
+    "AuthFailure.0001",
+    "Throttling",
+    "ThrottlingException",
+    "HTTP",
+    "HTTP2",
+    "111404022",
+    "10000000",
+    "a:b_c-d.e",
+];
+
+/// Contexts around a code that leave it a hit, and that do not.
+const HIT_AROUND: &[(&str, &str)] = &[
+    ("", ""),
+    (" ", " "),
+    ("(", ")"),
+    ("\"", "\""),
+    ("code=", "&"),
+    ("x.", "."),
+    ("\n", "\r\n"),
+    ("错误码", "，"),
+    ("-", "-"),
+    (":", ":"),
+    ("\t", "/"),
+];
+const MISS_AROUND: &[(&str, &str)] = &[
+    ("X", ""),
+    ("_", ""),
+    ("7", ""),
+    ("", "a"),
+    ("", "_x"),
+    ("", "Z"),
+];
+
+fn check(codes: &[&str], m: &Matcher, input: &[u8], want: &[Hit]) {
+    let show = String::from_utf8_lossy(input);
+    assert_eq!(reference(codes, input), want, "reference on {show:?}");
+    assert_eq!(via_matcher(m, input), want, "matcher on {show:?}");
+    for buffer in [1, 2, 5, 64 * 1024] {
+        let (hits, _) = via_searcher(m, input, buffer, 3);
+        assert_eq!(hits, want, "searcher({buffer}) on {show:?}");
+    }
+    for cut in 0..=input.len() {
+        let (hits, _) = via_tail(m, input, &[cut], 4, Some(0));
+        assert_eq!(hits, want, "tail resumed at {cut} on {show:?}");
+    }
+}
+
+/// Every shape × every boundary case, with hand-written expectations.
+#[test]
+fn every_shape_every_boundary() {
+    let m = Matcher::new(SHAPES.iter().copied()).unwrap();
+    for code in SHAPES {
+        for (l, r) in HIT_AROUND {
+            let input = format!("{l}{code}{r}");
+            let want = expected(input.as_bytes(), &[(l.len() as u64, code, true)]);
+            check(SHAPES, &m, input.as_bytes(), &want);
+        }
+        for (l, r) in MISS_AROUND {
+            let input = format!("{l}{code}{r}");
+            // Not a hit of this code; what else is there, the reference says
+            // (`HTTP` + `a`: nothing; `HTTP2` + `Z`: nothing).
+            let want = reference(SHAPES, input.as_bytes());
+            assert!(!want.iter().any(|h| h.code == *code), "{input:?}: {want:?}");
+            check(SHAPES, &m, input.as_bytes(), &want);
+        }
+    }
+}
+
+/// Overlapping codes, near misses with one digit more or less, unknown
+/// codes per family, by hand.
+#[rustfmt::skip]
+const SHAPE_TABLE: &[(&str, Expect)] = &[
+    ("AuthFailure.SignatureFailure:", &[(0, "AuthFailure.SignatureFailure", true)]),
+    ("AuthFailure.Other", &[(0, "AuthFailure", true)]),
+    ("AuthFailure.SignatureFailureX", &[(0, "AuthFailure", true)]),
+    ("AuthFailure.SignatureFailure.SignatureFailure", &[(0, "AuthFailure.SignatureFailure", true)]),
+    ("AuthFailure.0001 AuthFailure.9999 AuthFailure.999", &[
+        (0, "AuthFailure.0001", true), (17, "AuthFailure.9999", false), (34, "AuthFailure", true)]),
+    ("ThrottlingException Throttling-Exception ThrottlingExceptions", &[
+        (0, "ThrottlingException", true), (20, "Throttling", true)]),
+    ("DBS.200001 DBS.0001 DBS.299999 DBS.29999 DBS.2000010 DBS.0002", &[
+        (0, "DBS.200001", true), (11, "DBS.0001", true), (20, "DBS.299999", false),
+        (53, "DBS.0002", false)]),
+    ("DBS.00001 DBS.001 DBS.20000", &[]),
+    ("HTTP HTTP2 HTTP3 HTTP22 HTTPS", &[
+        (0, "HTTP", true), (5, "HTTP2", true), (11, "HTTP3", false)]),
+    ("ORA-00942 ORA-00943 ORA-0094 ORA-009421 ORA.00942", &[
+        (0, "ORA-00942", true), (10, "ORA-00943", false)]),
+    ("SVCSTG.CCE-ADDONMGR.4000003 SVCSTG.CCE-ADDONMGR.4000004 CCE-ADDONMGR.4000003", &[
+        (0, "SVCSTG.CCE-ADDONMGR.4000003", true), (28, "SVCSTG.CCE-ADDONMGR.4000004", false)]),
+    ("CBC.18000016 CBC.1800001 CBC.180000160 CBC.18000017", &[
+        (0, "CBC.18000016", true), (39, "CBC.18000017", false)]),
+    ("111404022 1114040221 11140402 0111404022 111404023", &[(0, "111404022", true)]),
+    ("10000000.10000000-100000000", &[(0, "10000000", true), (9, "10000000", true)]),
+    ("Ecs.Ecs.0013 Ecs.Ecs.Ecs. Ecs.", &[(4, "Ecs.0013", true)]),
+    ("InvalidParameterValueInvalidParameterValue", &[]),
+    ("a:b_c-d.e:b_c-d.e a:b_c-d.f", &[(0, "a:b_c-d.e", true)]),
+    ("APIGW.0301.APIGW.0302", &[(0, "APIGW.0301", true), (11, "APIGW.0302", false)]),
+];
+
+#[test]
+fn every_shape_overlaps_and_near_misses() {
+    let m = Matcher::new(SHAPES.iter().copied()).unwrap();
+    for (input, e) in SHAPE_TABLE {
+        let want = expected(input.as_bytes(), e);
+        check(SHAPES, &m, input.as_bytes(), &want);
+    }
 }

@@ -564,6 +564,113 @@ fn a_closed_stdout_ends_the_scan_quietly() {
     );
 }
 
+#[path = "matcher_reference/mod.rs"]
+mod matcher_reference;
+
+/// A user catalog with every shape of SPEC section 1 (and codes that are
+/// prefixes of others), over text full of them, their near misses and
+/// unknown codes: `scan` counts every code and every unknown code exactly
+/// as the naive reference does, on top of the built-in catalog.
+#[test]
+fn a_user_catalog_of_every_shape_is_counted_exactly() {
+    let user: &[&str] = &[
+        "DBS.200001",
+        "DBS.0001",
+        "CBC.18000016",
+        "ORA-00942",
+        "SVCSTG.CCE-ADDONMGR.4000003",
+        "APIGW.0301",
+        "InvalidParameterValue",
+        "AuthFailure",
+        "AuthFailure.SignatureFailure",
+        "AuthFailure.0001",
+        "Throttling",
+        "ThrottlingException",
+        "HTTP",
+        "HTTP2",
+        "111404022",
+        "10000000",
+        "Ecs.200001",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let cat = dir.path().join("user.json");
+    let entries: Vec<Value> = user.iter().map(|c| json!({"code": c})).collect();
+    std::fs::write(&cat, serde_json::to_string(&entries).unwrap()).unwrap();
+    // Pieces: each code, near misses (a digit more or less, glued
+    // neighbours), unknown numbers, separators; mixed deterministically.
+    let mut pieces: Vec<String> = Vec::new();
+    for c in user.iter().chain(&["Ecs.0013", "IMG.0015", "CSBS.9006"]) {
+        pieces.push(c.to_string());
+        pieces.push(format!("{c}0"));
+        pieces.push(c[..c.len() - 1].to_string());
+        pieces.push(format!("x{c}"));
+    }
+    pieces.extend(
+        [
+            "DBS.299999",
+            "DBS.9999",
+            "ORA-12345",
+            "HTTP7",
+            "AuthFailure.9999",
+            "SVCSTG.CCE-ADDONMGR.1234567",
+            "Ecs.9876",
+            "Ecs.123456",
+            "AuthFailure.",
+            ".",
+            " ",
+            "\n",
+            "-",
+            ":",
+            "_",
+            "\r\n",
+            "，",
+            "\u{ff}",
+            "5",
+        ]
+        .map(str::to_string),
+    );
+    let mut text = String::new();
+    let mut state = 7u64;
+    let seps = [" ", " ", "\n", ".", "-", ":", "，", ""];
+    for _ in 0..20_000 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        text.push_str(&pieces[(state >> 33) as usize % pieces.len()]);
+        text.push_str(seps[(state >> 20) as usize % seps.len()]);
+    }
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, &text).unwrap();
+
+    let builtin = matcher_reference::catalog_codes();
+    let mut all: Vec<&str> = builtin.iter().map(String::as_str).collect();
+    all.extend_from_slice(user);
+    let want = matcher_reference::reference(&all, text.as_bytes());
+    let (mut known, mut unknown) = (BTreeMap::new(), BTreeMap::new());
+    for h in &want {
+        *if h.known { &mut known } else { &mut unknown }
+            .entry(h.code.clone())
+            .or_insert(0u64) += 1;
+    }
+    assert!(user.iter().all(|c| known.contains_key(*c)), "{known:?}");
+    assert!(unknown.contains_key("DBS.299999") && unknown.contains_key("HTTP7"));
+
+    for threads in ["1", "2"] {
+        let r = scan_json(&[
+            "--catalog",
+            cat.to_str().unwrap(),
+            "--threads",
+            threads,
+            log.to_str().unwrap(),
+        ]);
+        assert_eq!(map(&r["by_code"]), known);
+        assert_eq!(map(&r["unknown_codes"]), unknown);
+        assert_eq!(r["hits"], known.values().sum::<u64>());
+        assert_eq!(r["unknown"], unknown.values().sum::<u64>());
+        assert_eq!(r["unknown_codes_other"], 0);
+    }
+}
+
 /// A fatal error names its OS cause once (not `cause: cause`), whatever the
 /// chain of errors between the OS and the message.
 #[test]

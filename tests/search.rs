@@ -469,6 +469,67 @@ fn hit_lines_are_the_lines_of_the_hits() {
     }
 }
 
+/// Random catalogs of mixed shapes (families of several digit counts under
+/// overlapping stems, word codes that are prefixes of others, numeric
+/// codes) and haystacks made of their pieces, through the matcher and the
+/// searcher with random buffer sizes, read sizes and tail cuts.
+mod mixed_shapes {
+    use super::matcher_reference::{reference, via_matcher, via_searcher, via_tail};
+    use faultline::matcher::Matcher;
+    use proptest::prelude::*;
+
+    const STEMS: &[&str] = &["A.", "AB.", "A-B.", "B", "A.B.", "A:"];
+    const WORDS: &[&str] = &["A", "AB", "A.B", "A.BA", "B.A", "AB_C", "1", "12", "A.1B"];
+
+    fn code() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (prop::sample::select(STEMS), 1usize..5, 0u32..10_000).prop_map(|(s, d, n)| {
+                let n = n % 10u32.pow(d as u32);
+                format!("{s}{n:0d$}")
+            }),
+            prop::sample::select(WORDS).prop_map(str::to_string),
+        ]
+    }
+
+    fn piece(codes: Vec<String>) -> impl Strategy<Value = Vec<u8>> {
+        let codes = prop::sample::select(codes);
+        prop_oneof![
+            4 => codes.prop_map(String::into_bytes),
+            2 => prop::sample::select(STEMS).prop_map(|s| s.as_bytes().to_vec()),
+            2 => prop::sample::select(&b"0123456789"[..]).prop_map(|b| vec![b]),
+            2 => prop::sample::select(&b" .-_:\nAB\xff"[..]).prop_map(|b| vec![b]),
+        ]
+    }
+
+    fn case() -> impl Strategy<Value = (Vec<String>, Vec<u8>)> {
+        prop::collection::btree_set(code(), 1..8).prop_flat_map(|set| {
+            let codes: Vec<String> = set.into_iter().collect();
+            let input =
+                prop::collection::vec(piece(codes.clone()), 0..40).prop_map(|ps| ps.concat());
+            (Just(codes), input)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+        #[test]
+        fn matcher_and_searcher_equal_reference(
+            (codes, input) in case(),
+            buffer in 1usize..40,
+            chunk in 1usize..50,
+            cut in 0usize..200,
+        ) {
+            let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+            let m = Matcher::new(refs.iter().copied()).unwrap();
+            let want = reference(&refs, &input);
+            prop_assert_eq!(&via_matcher(&m, &input), &want);
+            prop_assert_eq!(&via_searcher(&m, &input, buffer, chunk).0, &want);
+            prop_assert_eq!(&via_tail(&m, &input, &[cut], buffer, Some(0)).0, &want);
+        }
+    }
+}
+
 /// A sink's answer is honoured: after `Stop` or an error no more hits are
 /// reported (the rest of the window is dropped), `Stop` ends the search
 /// with the totals so far, and the error reaches the caller.

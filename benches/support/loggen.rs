@@ -7,6 +7,12 @@
 //! (10% of them unknown numbers of a known prefix), and as many again holding
 //! near misses (`ecs.0013`, `Ecs.00131`, `img.3367.com`, `core.1234`, ...)
 //! that must not count. The same seed and codes give the same bytes.
+//!
+//! With [`LogGen::with_pathological`], every so many bytes one
+//! pathological line instead (in turn): a 4 MiB run of letters, a 1 MiB
+//! base64 blob, a 1 MiB line of digits, 1 MiB of a family stem repeated
+//! (`Ecs.Ecs.Ecs.`), and 1 MiB of ordinary text without line ends: what
+//! minified payloads, dumps and binary-ish logs put in real files.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -93,27 +99,89 @@ const NEAR_MISSES: &[&str] = &[
 pub struct LogGen {
     rng: Rng,
     codes: Vec<String>,
-    prefixes: Vec<String>,
+    /// Families (stem, digit count) of the codes, for unknown codes.
+    families: Vec<(String, usize)>,
     code_per_mille: u64,
+    /// Bytes between pathological lines (0: none), bytes emitted, next one.
+    patho_every: u64,
+    emitted: u64,
+    patho_next: u64,
+    patho_kind: u64,
     /// Milliseconds since an epoch; advances a little per line.
     clock: u64,
 }
 
 impl LogGen {
     pub fn new(seed: u64, codes: &[String], code_per_mille: u64) -> LogGen {
-        let mut prefixes: Vec<String> = codes
+        let mut families: Vec<(String, usize)> = codes
             .iter()
-            .filter_map(|c| c.rsplit_once('.').map(|(p, _)| p.to_string()))
+            .filter_map(|c| {
+                let d = c.len() - c.trim_end_matches(|x: char| x.is_ascii_digit()).len();
+                (d > 0 && d < c.len() && d <= 18).then(|| (c[..c.len() - d].to_string(), d))
+            })
             .collect();
-        prefixes.sort();
-        prefixes.dedup();
+        families.sort();
+        families.dedup();
         LogGen {
             rng: Rng::new(seed),
             codes: codes.to_vec(),
-            prefixes,
+            families,
             code_per_mille,
+            patho_every: 0,
+            emitted: 0,
+            patho_next: 0,
+            patho_kind: 0,
             clock: 1_700_000_000_000,
         }
+    }
+
+    /// One pathological line (module docs) every `every_bytes` (0: none),
+    /// the first after `every_bytes / 2`.
+    pub fn with_pathological(mut self, every_bytes: u64) -> LogGen {
+        self.patho_every = every_bytes;
+        self.patho_next = every_bytes / 2;
+        self
+    }
+
+    fn pathological(&mut self, out: &mut Vec<u8>) {
+        const MIB: usize = 1 << 20;
+        let kind = self.patho_kind % 5;
+        self.patho_kind += 1;
+        let r = &mut self.rng;
+        match kind {
+            0 => {
+                let letters = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+                out.extend((0..4 * MIB).map(|_| letters[r.below(52) as usize]));
+            }
+            1 => {
+                let b64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                out.extend_from_slice(b"{\"payload\":\"");
+                out.extend((0..MIB).map(|_| b64[r.below(64) as usize]));
+                out.extend_from_slice(b"==\"}");
+            }
+            2 => out.extend((0..MIB).map(|_| b'0' + r.below(10) as u8)),
+            3 => {
+                // The shortest stem: the most candidates per byte.
+                let stem = match self.families.iter().min_by_key(|f| f.0.len()) {
+                    Some((s, _)) => s.clone(),
+                    None => "Ecs.".to_string(),
+                };
+                let start = out.len();
+                while out.len() - start < MIB {
+                    out.extend_from_slice(stem.as_bytes());
+                }
+            }
+            _ => {
+                let start = out.len();
+                let every = std::mem::take(&mut self.patho_every);
+                while out.len() - start < MIB {
+                    self.line(out);
+                    *out.last_mut().unwrap() = b' ';
+                }
+                self.patho_every = every;
+            }
+        }
+        out.push(b'\n');
     }
 
     /// `bytes` (or a line more) of log in memory.
@@ -132,9 +200,10 @@ impl LogGen {
         }
         // One in ten: an unknown number of a known prefix (most numbers in
         // 9000..9999 are unused; a collision with a real code is harmless).
-        if self.rng.below(10) == 0 {
-            let p = self.rng.pick(&self.prefixes).clone();
-            format!("{p}.{:04}", 9000 + self.rng.below(1000))
+        if self.rng.below(10) == 0 && !self.families.is_empty() {
+            let (stem, d) = self.rng.pick(&self.families).clone();
+            let n = (self.rng.next() >> 4) % 10u64.pow(d as u32);
+            format!("{stem}{n:0d$}")
         } else {
             // Skewed: a few codes are much more frequent, as in real logs.
             let n = self.codes.len() as u64;
@@ -149,6 +218,17 @@ impl LogGen {
 
     /// Appends one line, with its LF.
     pub fn line(&mut self, out: &mut Vec<u8>) {
+        let before = out.len();
+        if self.patho_every > 0 && self.emitted >= self.patho_next {
+            self.patho_next += self.patho_every;
+            self.pathological(out);
+        } else {
+            self.ordinary_line(out);
+        }
+        self.emitted += (out.len() - before) as u64;
+    }
+
+    fn ordinary_line(&mut self, out: &mut Vec<u8>) {
         self.clock += self.rng.below(40);
         let r = self.rng.below(1000);
         let shape: &str = if r < self.code_per_mille {
@@ -280,6 +360,43 @@ pub fn parse_size(s: &str) -> Option<usize> {
         _ => (s, 1),
     };
     num.parse::<usize>().ok()?.checked_mul(mult)
+}
+
+/// A user catalog for benchmarks: `codes` codes over `stems` stems, each
+/// stem one family of 4, 6 or 8 digits; stems of 2-3 upper-case words
+/// joined by `.` or `-`, ending in `.` or `-` (`KQX-PLRMA.`, `ZUV.WQ-`).
+/// Deterministic for a seed; distinct codes, in no particular order.
+pub fn user_catalog(seed: u64, codes: usize, stems: usize) -> Vec<String> {
+    let mut r = Rng::new(seed ^ 0xC0DE);
+    let mut seen = std::collections::HashSet::new();
+    let mut stem_list = Vec::with_capacity(stems);
+    while stem_list.len() < stems {
+        let mut s = String::new();
+        for w in 0..2 + r.below(2) {
+            if w > 0 {
+                s.push(*r.pick(&['.', '-']));
+            }
+            for _ in 0..2 + r.below(5) {
+                s.push((b'A' + r.below(26) as u8) as char);
+            }
+        }
+        s.push(*r.pick(&['.', '-']));
+        if seen.insert(s.clone()) {
+            let digits = *r.pick(&[4usize, 6, 8]);
+            stem_list.push((s, digits));
+        }
+    }
+    let mut out = Vec::with_capacity(codes);
+    seen.clear();
+    while out.len() < codes {
+        let (stem, d) = &stem_list[out.len() % stems];
+        let n = (r.next() >> 4) % 10u64.pow(*d as u32);
+        let c = format!("{stem}{n:0d$}", d = *d);
+        if seen.insert(c.clone()) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The codes of fixtures/matcher/codes.txt.

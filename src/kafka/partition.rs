@@ -9,6 +9,7 @@ use crate::matcher::UnknownCode;
 use crate::pipeline::Tally;
 use crate::search::{Flow, Position, Sink};
 use crate::sink::events;
+use crate::timestamp::UnixMs;
 use crate::window::{Totals, WindowAggregator};
 use std::time::Duration;
 
@@ -83,8 +84,8 @@ pub(super) struct PartitionTally<'a> {
 
 impl Tally for PartitionTally<'_> {
     #[inline]
-    fn known(&mut self, id: CodeId, latency: Option<Duration>) {
-        Tally::known(self.window, id, latency);
+    fn known(&mut self, id: CodeId, latency: Option<Duration>, logged: Option<UnixMs>) {
+        Tally::known(self.window, id, latency, logged);
         self.counts.add_known(id);
     }
     #[inline]

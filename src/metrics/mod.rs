@@ -6,9 +6,11 @@
 //! - `faultline_hits_total{service,category,code}`: one series per catalog
 //!   code, present from the start at 0, so that the first hit of a code is
 //!   an increase Prometheus can see (a series that is born at 1 is not);
-//! - `faultline_unknown_total{prefix}`: one series per catalog prefix; the
-//!   unknown code itself is never a label, so any number of distinct
-//!   unknown codes adds no series;
+//! - `faultline_unknown_total{prefix}`: one series per family prefix of
+//!   the catalog (the stem without its final separator: `DBS` counts the
+//!   unknown codes of `DBS.NNNN` and `DBS.NNNNNN` alike, see
+//!   [`crate::matcher::PrefixId`]); the unknown code itself is never a
+//!   label, so any number of distinct unknown codes adds no series;
 //! - `faultline_lines_total`, `faultline_bytes_total`,
 //!   `faultline_files_watched`, `faultline_detection_latency_seconds`
 //!   (histogram, 100 µs to 10 s);

@@ -86,20 +86,19 @@ impl EventFormat {
         Self::tail(out, ts, log_ts);
     }
 
-    /// Appends the event of an unknown code `PREFIX.NNNN` (a prefix is
-    /// letters and digits, so it needs no escaping).
-    #[allow(clippy::too_many_arguments)]
+    /// Appends the event of an unknown code: its family's stem and digits
+    /// (`DBS.299999`; a code is ASCII letters, digits and `.-_:`, so it
+    /// needs no escaping).
     pub fn unknown(
         &self,
         out: &mut Vec<u8>,
         source: &str,
         offset: u64,
         line: u64,
-        prefix: &str,
-        number: u16,
+        code: crate::matcher::UnknownText<'_>,
         ts: Option<&str>,
     ) {
-        self.unknown_logged(out, source, offset, line, prefix, number, ts, None);
+        self.unknown_logged(out, source, offset, line, code, ts, None);
     }
 
     /// [`EventFormat::unknown`] with the time written on the log line.
@@ -110,13 +109,12 @@ impl EventFormat {
         source: &str,
         offset: u64,
         line: u64,
-        prefix: &str,
-        number: u16,
+        code: crate::matcher::UnknownText<'_>,
         ts: Option<&str>,
         log_ts: Option<UnixMs>,
     ) {
         Self::head(out, source, offset, line);
-        let _ = write!(out, "\"code\":\"{prefix}.{number:04}\",\"known\":false");
+        let _ = write!(out, "\"code\":\"{code}\",\"known\":false");
         Self::tail(out, ts, log_ts);
     }
 
@@ -220,13 +218,19 @@ mod tests {
         let mut out = Vec::new();
         f.known(&mut out, &json("logs/a \"b\".log"), 1234, 57, 0, None);
         f.known_logged(&mut out, &json("x"), 1, 1, 0, None, Some(1_795_996_800_250));
+        let m = crate::matcher::Matcher::new(["Ecs.0013"]).unwrap();
+        let code = crate::matcher::UnknownCode {
+            prefix: 0,
+            family: 0,
+            number: 9876,
+        };
+        let text = m.unknown_text(code);
         f.unknown(
             &mut out,
             &json("-"),
             9,
             1,
-            "Ecs",
-            9876,
+            text,
             Some("2026-11-23T10:00:00Z"),
         );
         let text = String::from_utf8(out).unwrap();

@@ -28,6 +28,13 @@ pub struct Report {
     pub by_category: BTreeMap<Category, u64>,
     pub by_service_category: BTreeMap<String, BTreeMap<Category, u64>>,
     pub unknown_codes: BTreeMap<String, u64>,
+    /// Occurrences of unknown codes beyond those named in `unknown_codes`:
+    /// past [`crate::bounded_counts::DEFAULT_CAPACITY`] distinct unknown codes, new
+    /// ones are folded into this count so memory stays bounded.
+    pub unknown_codes_other: u64,
+    /// How many distinct unknown codes were folded into
+    /// `unknown_codes_other` (estimated within a few percent).
+    pub unknown_codes_other_distinct: u64,
     /// Known hits by category over time (SPEC section 3, "Timeline").
     pub timeline: Timeline,
     pub errors: Vec<InputError>,
@@ -54,6 +61,8 @@ impl Report {
             by_category: views.by_category,
             by_service_category: views.by_service_category,
             unknown_codes: views.unknown_codes,
+            unknown_codes_other: views.unknown_codes_other,
+            unknown_codes_other_distinct: views.unknown_codes_other_distinct,
             timeline: Timeline::default(),
             errors: Vec::new(),
             elapsed_ms: 0,
@@ -309,6 +318,8 @@ mod tests {
             "by_category",
             "by_service_category",
             "unknown_codes",
+            "unknown_codes_other",
+            "unknown_codes_other_distinct",
             "timeline",
             "errors",
             "elapsed_ms",

@@ -19,52 +19,72 @@ fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// Every code (known or unknown) in `input`, in order of offset.
+/// The family of a code in the SPEC's words: a code that ends in a run of
+/// digits after a non-digit belongs to (stem, digit count); the matcher
+/// gives no family to runs longer than 18 digits (they would not fit u64).
+pub fn family_of(code: &str) -> Option<(&str, usize)> {
+    let digits = code.len() - code.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    (digits > 0 && digits < code.len() && digits <= 18)
+        .then(|| (&code[..code.len() - digits], digits))
+}
+
+/// Every code (known or unknown) in `input`, in order of offset: at each
+/// position with a boundary before it, the longest candidate (a code, or a
+/// family stem with exactly its digit count) with a boundary after it;
+/// the search goes on after it.
 pub fn reference(codes: &[&str], input: &[u8]) -> Vec<Hit> {
-    let mut prefixes: Vec<&str> = codes.iter().map(|c| &c[..c.rfind('.').unwrap()]).collect();
-    prefixes.sort();
-    prefixes.dedup();
+    let mut families: Vec<(&str, usize)> = codes.iter().filter_map(|c| family_of(c)).collect();
+    families.sort();
+    families.dedup();
     let boundary_before = |i: usize| i == 0 || !is_word(input[i - 1]);
     let boundary_after = |j: usize| j == input.len() || !is_word(input[j]);
     let mut hits = Vec::new();
-    for i in 0..input.len() {
+    let mut i = 0;
+    while i < input.len() {
         if !boundary_before(i) {
+            i += 1;
             continue;
         }
-        let line = 1 + input[..i].iter().filter(|&&b| b == b'\n').count() as u64;
-        let mut found = None;
+        // (length, text, known)
+        let mut best: Option<(usize, String, bool)> = None;
+        let mut consider = |len: usize, text: String, known: bool| {
+            if best.as_ref().is_none_or(|b| len > b.0) {
+                best = Some((len, text, known));
+            }
+        };
         for code in codes {
             if input[i..].starts_with(code.as_bytes()) && boundary_after(i + code.len()) {
-                found = Some(Hit {
+                consider(code.len(), code.to_string(), true);
+            }
+        }
+        for &(stem, d) in &families {
+            let len = stem.len() + d;
+            if i + len > input.len() {
+                continue;
+            }
+            let cand = &input[i..i + len];
+            if cand.starts_with(stem.as_bytes())
+                && cand[stem.len()..].iter().all(u8::is_ascii_digit)
+                && boundary_after(i + len)
+            {
+                let text = String::from_utf8(cand.to_vec()).unwrap();
+                let known = codes.contains(&text.as_str());
+                consider(len, text, known);
+            }
+        }
+        match best {
+            Some((len, code, known)) => {
+                let line = 1 + input[..i].iter().filter(|&&b| b == b'\n').count() as u64;
+                hits.push(Hit {
                     offset: i as u64,
                     line,
-                    code: code.to_string(),
-                    known: true,
+                    code,
+                    known,
                 });
+                i += len;
             }
+            None => i += 1,
         }
-        if found.is_none() {
-            for p in &prefixes {
-                let len = p.len() + 5;
-                if i + len > input.len() {
-                    continue;
-                }
-                let cand = &input[i..i + len];
-                if cand.starts_with(p.as_bytes())
-                    && cand[p.len()] == b'.'
-                    && cand[p.len() + 1..].iter().all(u8::is_ascii_digit)
-                    && boundary_after(i + len)
-                {
-                    found = Some(Hit {
-                        offset: i as u64,
-                        line,
-                        code: String::from_utf8(cand.to_vec()).unwrap(),
-                        known: false,
-                    });
-                }
-            }
-        }
-        hits.extend(found);
     }
     hits
 }
@@ -113,7 +133,7 @@ impl Sink for Collect<'_> {
         Ok(Flow::Continue)
     }
     fn unknown(&mut self, u: UnknownCode, pos: Position) -> std::io::Result<Flow> {
-        let code = format!("{}.{:04}", self.m.prefix(u.prefix), u.number);
+        let code = self.m.unknown_text(u).to_string();
         self.hits.push(Hit {
             offset: pos.offset,
             line: pos.line,
