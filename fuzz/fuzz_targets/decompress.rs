@@ -21,7 +21,7 @@ fuzz_target!(|input: &[u8]| {
     };
     let mut raw = magic.to_vec();
     raw.extend_from_slice(rest);
-    let Ok((_, reader)) = faultline::source::decompressed(std::io::Cursor::new(raw), |_| {}) else {
+    let Ok((_, reader)) = faultline::input::decompressed(std::io::Cursor::new(raw), |_| {}) else {
         return;
     };
     let mut sink = std::io::sink();
