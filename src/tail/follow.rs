@@ -488,6 +488,25 @@ pub struct Tailer {
 const STDIN_SOURCE: &str = "\"-\"";
 
 impl Tailer {
+    /// The one hit sink of the tailer: hits of `source` (a JSON string)
+    /// found at `ts`, whose bytes were seen readable at `seen_at`, go to the
+    /// window and the events.
+    fn sink_for<'a>(
+        agg: &'a mut WindowAggregator,
+        matcher: &'a Matcher,
+        events: &'a mut Option<EventsOut>,
+        source: &'a str,
+        ts: &'a str,
+        seen_at: Instant,
+    ) -> TailSink<'a> {
+        TailSink {
+            agg,
+            seen_at,
+            matcher,
+            events: events.as_mut().map(|e| (&e.format, &mut e.buf, source, ts)),
+        }
+    }
+
     pub fn new(
         catalog: Catalog,
         patterns: Patterns,
@@ -1047,15 +1066,14 @@ impl Tailer {
         let seen_at = f.seen_at.take().unwrap_or(now);
         let start = f.progress;
         self.searcher.resume(start.point);
-        let mut sink = TailSink {
-            agg: &mut self.agg,
+        let mut sink = Self::sink_for(
+            &mut self.agg,
+            &self.matcher,
+            &mut self.events,
+            f.source.as_str(),
+            ts,
             seen_at,
-            matcher: &self.matcher,
-            events: self
-                .events
-                .as_mut()
-                .map(|e| (&e.format, &mut e.buf, f.source.as_str(), ts)),
-        };
+        );
         let mut rdr = CheckedReader::new(
             &f.file,
             start.point.offset,
@@ -1169,15 +1187,14 @@ impl Tailer {
         log::info!("{}: finished at byte {}", f.path.display(), start.bytes);
         self.searcher.resume(start.point);
         let ts = rfc3339_millis(SystemTime::now());
-        let mut sink = TailSink {
-            agg: &mut self.agg,
-            seen_at: Instant::now(),
-            matcher: &self.matcher,
-            events: self
-                .events
-                .as_mut()
-                .map(|e| (&e.format, &mut e.buf, f.source.as_str(), ts.as_str())),
-        };
+        let mut sink = Self::sink_for(
+            &mut self.agg,
+            &self.matcher,
+            &mut self.events,
+            f.source.as_str(),
+            ts.as_str(),
+            Instant::now(),
+        );
         // Re-read the undecided bytes, then end the stream.
         let reread = (&f.file)
             .seek(SeekFrom::Start(start.point.offset))
@@ -1213,15 +1230,14 @@ impl Tailer {
             .get_or_insert_with(|| Searcher::new(BUFFER_BYTES));
         let start = searcher.totals();
         let ts = rfc3339_millis(SystemTime::now());
-        let mut sink = TailSink {
-            agg: &mut self.agg,
+        let mut sink = Self::sink_for(
+            &mut self.agg,
+            &self.matcher,
+            &mut self.events,
+            STDIN_SOURCE,
+            ts.as_str(),
             seen_at,
-            matcher: &self.matcher,
-            events: self
-                .events
-                .as_mut()
-                .map(|e| (&e.format, &mut e.buf, STDIN_SOURCE, ts.as_str())),
-        };
+        );
         // Reading a byte slice cannot fail.
         let _ = searcher.read_available(&self.matcher, chunk, &mut sink);
         let end = searcher.totals();
@@ -1237,15 +1253,14 @@ impl Tailer {
         };
         let start = searcher.totals();
         let ts = rfc3339_millis(SystemTime::now());
-        let mut sink = TailSink {
-            agg: &mut self.agg,
-            seen_at: Instant::now(),
-            matcher: &self.matcher,
-            events: self
-                .events
-                .as_mut()
-                .map(|e| (&e.format, &mut e.buf, STDIN_SOURCE, ts.as_str())),
-        };
+        let mut sink = Self::sink_for(
+            &mut self.agg,
+            &self.matcher,
+            &mut self.events,
+            STDIN_SOURCE,
+            ts.as_str(),
+            Instant::now(),
+        );
         let end = searcher.finish(&self.matcher, &mut sink);
         self.agg
             .read(end.bytes - start.bytes, end.lines - start.lines);
