@@ -19,8 +19,12 @@
 //! thread; the window aggregator feeds its counters hit by hit, and this
 //! loop tells it the number of files followed and catalog changes.
 
+mod discovery;
 pub mod follow;
+mod hits;
+mod identity;
 pub mod patterns;
+mod state;
 
 use crate::catalog::Catalog;
 use crate::checkpoint::{CheckpointError, CheckpointStore};
