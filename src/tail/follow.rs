@@ -118,11 +118,21 @@ pub struct Tailer {
     scratch: Vec<u8>,
     /// Room for identity checks.
     compare: Scratch,
+    /// Directories whose files are never followed: the state directory.
+    own_dirs: Vec<Key>,
 }
 
 mod start;
 
 const STDIN_SOURCE: &str = "\"-\"";
+
+/// Where `path` leads when it is a symlink.
+fn link_target(path: &Path) -> Option<PathBuf> {
+    std::fs::symlink_metadata(path)
+        .is_ok_and(|m| m.file_type().is_symlink())
+        .then(|| std::fs::canonicalize(path).ok())
+        .flatten()
+}
 
 /// What a file met after start is, judged by its content against the
 /// followed files (other than `itself`) and the content lost lately.
@@ -204,6 +214,7 @@ impl Tailer {
             behind: Vec::with_capacity(2 * BEHIND_BYTES),
             scratch: Vec::new(),
             compare: Scratch::new(),
+            own_dirs: Vec::new(),
             agg: WindowAggregator::new(catalog.len(), now, totals),
             events: events.map(|out| EventsOut {
                 format: EventFormat::new(&catalog),
@@ -236,8 +247,32 @@ impl Tailer {
         self.agg.totals(&self.catalog)
     }
 
-    /// Opens a matched file, unless it is compressed (skipped in tail mode).
+    /// faultline's own outputs (the events and summaries files, the state
+    /// directory): never followed, whatever the patterns match, since
+    /// reading them would feed its own hits back to it. Known by identity,
+    /// so every spelling and link of them is excluded.
+    pub fn never_follow(&mut self, files: &[&Path], dirs: &[&Path]) {
+        self.skipped.extend(files.iter().filter_map(|f| key_of(f)));
+        self.own_dirs.extend(dirs.iter().filter_map(|d| key_of(d)));
+    }
+
+    /// Whether `path` lies in one of faultline's own directories.
+    fn in_own_dir(&self, path: &Path) -> bool {
+        if self.own_dirs.is_empty() {
+            return false;
+        }
+        let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        real.parent()
+            .and_then(key_of)
+            .is_some_and(|k| self.own_dirs.contains(&k))
+    }
+
+    /// Opens a matched file, unless it is compressed (skipped in tail mode)
+    /// or one of faultline's own outputs.
     fn open(&mut self, path: &Path) -> Option<Candidate> {
+        if self.in_own_dir(path) {
+            return None;
+        }
         match Candidate::open(path) {
             Ok(c) if self.skipped.contains(&c.key) => None,
             Ok(c) if c.compressed() => {
@@ -259,6 +294,7 @@ impl Tailer {
         let before =
             before_at(&c.file, progress.point.offset, &mut self.compare).unwrap_or_default();
         self.followers.push(Follower {
+            target: link_target(&c.path),
             source: events::json(&c.path.display().to_string()),
             path: c.path,
             file: c.file,
@@ -355,7 +391,9 @@ impl Tailer {
             f.before = before_at(&f.file, progress.point.offset, &mut self.compare)?;
             f.progress = progress;
         }
-        log::debug!("{}: {} -> {}", path.display(), was.name(), state.name());
+        if state != was {
+            log::debug!("{}: {} -> {}", path.display(), was.name(), state.name());
+        }
         self.followers[i].state = state;
         Ok(())
     }
@@ -382,9 +420,13 @@ impl Tailer {
         index.insert(key, i);
         let f = &mut self.followers[i];
         f.state.find_path();
-        if f.path != path {
+        // Another name of the same file (`./a.log`, a link): one file, one
+        // follower; it keeps its name while that still leads to it.
+        f.state.saw_data(now);
+        if f.path != path && key_of(&f.path) != Some(key) {
             log::info!("{}: renamed to {}", f.path.display(), path.display());
             f.source = events::json(&path.display().to_string());
+            f.target = link_target(&path);
             f.path = path;
         }
     }
@@ -437,6 +479,18 @@ impl Tailer {
     /// [`Tailer::rescan`] for the usual event; the poll still does full
     /// looks, as the safety net.
     pub fn look_at(&mut self, paths: &[PathBuf], now: Instant) {
+        // A change in a link target's directory (kubelet renamed 0.log and
+        // made a new one) is a change behind the links into it.
+        let mut paths = paths.to_vec();
+        for f in &self.followers {
+            let behind = f.target.as_deref().and_then(Path::parent);
+            if behind.is_some_and(|d| paths.iter().any(|p| p.parent() == Some(d)))
+                && !paths.contains(&f.path)
+            {
+                paths.push(f.path.clone());
+            }
+        }
+        let paths = &paths[..];
         let followers = &self.followers;
         let known = |p: &Path| {
             followers
@@ -470,15 +524,64 @@ impl Tailer {
         // every file-system event. Spellings that differ only in form
         // (`./a` and `a`) are "unknown" and cost a rescan, nothing more.
         let path = path.as_os_str();
-        for f in self
-            .followers
-            .iter_mut()
-            .filter(|f| f.path.as_os_str() == path)
-        {
+        for f in self.followers.iter_mut().filter(|f| {
+            f.path.as_os_str() == path || f.target.as_ref().is_some_and(|t| t.as_os_str() == path)
+        }) {
             known = true;
             f.state.saw_data(at);
         }
         known
+    }
+
+    /// The directories of the files followed through symlinks: watched
+    /// too, so that rotation behind a link is seen as it happens.
+    pub fn link_target_dirs(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = self
+            .followers
+            .iter()
+            .filter_map(|f| Some(f.target.as_deref()?.parent()?.to_path_buf()))
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
+
+    /// Whether a followed link no longer leads to its file (re-pointed, or
+    /// its target rotated): the poll then looks at everything again even
+    /// when no watched directory changed.
+    pub fn links_moved(&self) -> bool {
+        self.followers.iter().any(|f| {
+            f.target.is_some()
+                && f.state.is_read()
+                && !f.state.path_gone()
+                && key_of(&f.path) != Some(f.key)
+        })
+    }
+
+    /// The end of the input (shutdown): a file gone for good (deleted, or
+    /// renamed out of every pattern) will not be read again, so its last
+    /// undecided bytes are decided now, as `scan` decides them at the end
+    /// of a file; stdin ends here too.
+    pub fn end_of_input(&mut self, now: Instant) {
+        let ts = rfc3339_millis(SystemTime::now());
+        let mut i = 0;
+        while i < self.followers.len() {
+            if matches!(self.followers[i].state, State::Gone { .. }) {
+                // What is left to read first, then the end.
+                while matches!(self.read_round(i, now, &ts), Ok(true))
+                    && self.followers[i].state.more()
+                {}
+                if i < self.followers.len() && matches!(self.followers[i].state, State::Gone { .. })
+                {
+                    self.finish(i, now);
+                    self.followers.swap_remove(i);
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        self.stdin_end();
+        self.flush_events();
     }
 
     /// The safety-net poll: marks for reading every follower whose size or
@@ -732,6 +835,14 @@ impl Tailer {
         // The stream's totals count from its start, a last unterminated
         // line included.
         let end = self.searcher.finish(&self.matcher, &mut sink);
+        log::debug!(
+            "{}: end of input: resumed at byte {} (counted to {}), stream ends at {} with {} lines",
+            f.path.display(),
+            start.point.offset,
+            start.bytes,
+            end.bytes,
+            end.lines
+        );
         self.agg
             .read(end.bytes - start.bytes, end.lines - start.lines);
         // A copy holds at most what the original held, all of it read now.

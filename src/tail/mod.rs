@@ -166,6 +166,17 @@ async fn run_async(
             .map(|c| (c.totals.clone(), c.created.clone())),
         SystemTime::now(),
     )?;
+    // Its own outputs are never followed, whatever the patterns match.
+    let summaries_file = PathBuf::from(&args.summaries);
+    let own_files: Vec<&std::path::Path> = args
+        .events
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(Some(summaries_file.as_path()))
+        .filter(|p| p.as_os_str() != "-")
+        .collect();
+    let own_dirs: Vec<&std::path::Path> = args.state_dir.iter().map(PathBuf::as_path).collect();
+    tailer.never_follow(&own_files, &own_dirs);
 
     // Watch before the first look, so nothing written in between is missed.
     let (wake_tx, mut wake_rx) = mpsc::channel::<Wake>(WAKE_QUEUE);
@@ -208,7 +219,8 @@ async fn run_async(
     let mut watched: Vec<PathBuf> = Vec::new();
     let mut watch_dirs = |tailer: &Tailer, watched: &mut Vec<PathBuf>| {
         let Ok(w) = &mut watcher else { return };
-        for (dir, recursive) in tailer.patterns().watch_dirs() {
+        let targets = tailer.link_target_dirs().into_iter().map(|d| (d, false));
+        for (dir, recursive) in tailer.patterns().watch_dirs().into_iter().chain(targets) {
             if watched.contains(&dir) || !dir.is_dir() {
                 continue;
             }
@@ -225,6 +237,7 @@ async fn run_async(
     };
     watch_dirs(&tailer, &mut watched);
     tailer.start(saved.as_ref(), args.from == StartFrom::End, Instant::now());
+    watch_dirs(&tailer, &mut watched);
 
     let mut stdin_rx = if follow_stdin {
         Some(spawn_stdin_reader())
@@ -314,7 +327,7 @@ async fn run_async(
                 // most of an idle agent's CPU; skip it while no watched
                 // directory changed.
                 let stamp = tailer.patterns().listing_stamp();
-                if stamp.is_none() || stamp != listed {
+                if stamp.is_none() || stamp != listed || tailer.links_moved() {
                     tailer.rescan(now);
                     listed = stamp;
                 }
@@ -333,6 +346,7 @@ async fn run_async(
             _ = std::future::ready(()), if more => {}
         }
     }
+    tailer.end_of_input(Instant::now());
     let summary = tailer.close_window(SystemTime::now());
     summaries.write(&summary).map_err(TailError::WriteSummary)?;
     save(&tailer);

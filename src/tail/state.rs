@@ -34,6 +34,9 @@ pub(super) struct Follower {
     pub source: String,
     pub file: File,
     pub key: Key,
+    /// Where `path` led when it was a symlink: the file's real path, whose
+    /// directory is watched too (rotation behind the link happens there).
+    pub target: Option<PathBuf>,
     /// The file's first bytes (up to FINGERPRINT_BYTES): its identity.
     pub head: Vec<u8>,
     pub progress: Progress,

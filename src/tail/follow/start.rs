@@ -59,7 +59,10 @@ impl Tailer {
     fn candidates(&mut self) -> Vec<Candidate> {
         let mut out = Vec::new();
         for path in self.patterns.expand() {
-            if let Some(c) = self.open(&path) {
+            // One file reached by several names is followed once.
+            if let Some(c) = self.open(&path)
+                && !out.iter().any(|o: &Candidate| o.key == c.key)
+            {
                 out.push(c);
             }
         }
