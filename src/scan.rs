@@ -4,9 +4,11 @@
 //! Work is split by input: `--threads N` workers take the next input from a
 //! shared index, each with its own [`Searcher`] (read buffer) and its own
 //! [`Counts`], so workers share nothing on the per-hit path; their counts
-//! are added up at the end. Events (`--events`) are rendered into a
-//! per-worker buffer and handed to the shared writer in blocks of whole
-//! lines, so lines of different files never interleave mid-line.
+//! are added up at the end. Each hit goes through the
+//! [`crate::pipeline`] like `tail`'s: events (`--events`) are rendered into
+//! a per-worker buffer and handed to the shared writer in blocks of whole
+//! lines, so lines of different files never interleave mid-line. A failed
+//! events write ends the scan with an error.
 //!
 //! An input that cannot be opened or read is recorded in the report's
 //! `errors` and logged; the others are still scanned. Of an input that
@@ -14,18 +16,16 @@
 //! counted.
 
 use crate::aggregate::Counts;
-use crate::catalog::{Catalog, Category, CodeId};
-use crate::cli::{ReportFormat, ScanArgs};
-use crate::matcher::{Matcher, MatcherError, UnknownCode};
-use crate::search::{Position, Searcher, Sink};
-use crate::sink::events::{self, EventFormat};
+use crate::catalog::{Catalog, Category};
+use crate::input::{self, Input, InputError};
+use crate::matcher::{Matcher, MatcherError};
+use crate::pipeline::{self, HitError, Hits, InputEvents};
+use crate::search::Searcher;
+use crate::sink::events::{self, EventWriter};
 use crate::sink::report::Report;
-use crate::source::{self, Input, InputError};
-use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Why a scan could not run at all (per-input problems are not errors).
@@ -37,9 +37,9 @@ pub enum ScanError {
     NoInput,
     #[error(transparent)]
     Matcher(#[from] MatcherError),
-    #[error("cannot write events to {path}: {source}")]
+    #[error("cannot write events to {path}")]
     Events { path: PathBuf, source: io::Error },
-    #[error("writing the report: {0}")]
+    #[error("writing the report")]
     Output(#[source] io::Error),
 }
 
@@ -66,78 +66,19 @@ impl ScanOutcome {
     }
 }
 
-/// Runs `scan` as the command line asks and prints the report on stdout.
-pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcome, ScanError> {
-    let mut paths = args.paths.clone();
-    if paths.is_empty() {
-        if io::stdin().is_terminal() {
-            return Err(ScanError::NoInput);
-        }
-        paths.push(PathBuf::from("-"));
-    }
-    let format = args.format.unwrap_or(if io::stdout().is_terminal() {
-        ReportFormat::Text
-    } else {
-        ReportFormat::Json
-    });
-    let events: Option<Box<dyn Write + Send>> = match &args.events {
-        None => None,
-        Some(p) if p.as_os_str() == "-" => Some(Box::new(io::stdout())),
-        Some(p) => Some(Box::new(File::create(p).map_err(|source| {
-            ScanError::Events {
-                path: p.clone(),
-                source,
-            }
-        })?)),
-    };
-    let threads = args
-        .threads
-        .map(usize::from)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let options = Options {
-        threads,
-        buffer_bytes: args.buffer_bytes,
-        mmap_min_bytes: (!args.no_mmap).then_some(args.mmap_min_bytes),
-        follow: args.follow,
-        progress: !quiet && io::stderr().is_terminal(),
-    };
-    let mut outcome = scan(catalog, &paths, &options, events)?;
-    for e in &outcome.report.errors {
-        log::error!("{}: {}", e.path, e.error);
-    }
-    outcome.failed_categories = args
-        .fail_on
-        .iter()
-        .copied()
-        .filter(|c| outcome.report.by_category.get(c).is_some_and(|&n| n > 0))
-        .collect();
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    match format {
-        ReportFormat::Json => outcome.report.write_json(&mut out),
-        ReportFormat::Text => outcome.report.write_text(&mut out, catalog, args.top),
-    }
-    .and_then(|()| out.flush())
-    .map_err(ScanError::Output)?;
-    if !outcome.failed_categories.is_empty() {
-        let names: Vec<&str> = outcome
-            .failed_categories
-            .iter()
-            .map(|c| c.as_str())
-            .collect();
-        log::warn!("hits in --fail-on categories: {}", names.join(", "));
-    }
-    Ok(outcome)
-}
-
 /// How to scan, independent of the command line.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// Inputs searched at the same time (at least 1).
     pub threads: usize,
+    /// Fresh bytes per read of a streamed input.
     pub buffer_bytes: usize,
     /// Plain files at least this large are memory-mapped; `None`: never.
     pub mmap_min_bytes: Option<u64>,
+    /// Follow symbolic links while walking directories.
     pub follow: bool,
+    /// Show a progress bar on stderr (the caller knows whether it is a
+    /// terminal).
     pub progress: bool,
 }
 
@@ -149,45 +90,34 @@ pub fn scan(
     events: Option<Box<dyn Write + Send>>,
 ) -> Result<ScanOutcome, ScanError> {
     let started = Instant::now();
-    let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?;
-    let discovered = source::discover(paths, options.follow);
+    let matcher = pipeline::catalog_matcher(catalog)?;
+    let discovered = input::discover(paths, options.follow);
     let inputs = discovered.inputs;
-    let progress = Progress::new(options.progress, &inputs);
-    let shared = Shared {
+    let progress = ProgressBar::new(options.progress, &inputs);
+    let pool = Workers {
         matcher: &matcher,
         inputs: &inputs,
         next: AtomicUsize::new(0),
-        events: events.map(|w| EventsOut {
-            writer: Mutex::new(w),
-            failed: AtomicBool::new(false),
-            error: Mutex::new(None),
-            format: EventFormat::new(catalog),
-        }),
+        events: events.map(|w| EventWriter::new(catalog, w)),
         progress: &progress,
         buffer_bytes: options.buffer_bytes,
         mmap_min_bytes: options.mmap_min_bytes,
         codes: catalog.len(),
     };
     let workers = options.threads.clamp(1, inputs.len().max(1));
-    let results: Vec<WorkerResult> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| shared.work())).collect();
+    let mut results: Vec<WorkerResult> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| pool.work())).collect();
         handles
             .into_iter()
             .map(|h| h.join().expect("scan worker panicked"))
             .collect()
     });
     progress.finish();
-    if let Some(ev) = &shared.events {
-        let mut w = ev.writer.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = w.flush() {
-            ev.fail(e);
-        }
-        if let Some(e) = ev.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            return Err(ScanError::Events {
-                path: PathBuf::from("--events"),
-                source: e,
-            });
-        }
+    if let Some(e) = results.iter_mut().find_map(|r| r.events_error.take()) {
+        return Err(ScanError::Events {
+            path: PathBuf::from("--events"),
+            source: e,
+        });
     }
 
     let mut total = WorkerResult::new(catalog.len());
@@ -221,44 +151,15 @@ pub fn scan(
 
 /// What the workers share; everything mutable in it is behind an atomic or
 /// a mutex that is taken once per input or per block of events.
-struct Shared<'a> {
+struct Workers<'a> {
     matcher: &'a Matcher,
     inputs: &'a [Input],
     next: AtomicUsize,
-    events: Option<EventsOut>,
-    progress: &'a Progress,
+    events: Option<EventWriter>,
+    progress: &'a ProgressBar,
     buffer_bytes: usize,
     mmap_min_bytes: Option<u64>,
     codes: usize,
-}
-
-struct EventsOut {
-    writer: Mutex<Box<dyn Write + Send>>,
-    /// Set when writing failed; workers stop rendering events then.
-    failed: AtomicBool,
-    error: Mutex<Option<io::Error>>,
-    format: EventFormat,
-}
-
-impl EventsOut {
-    fn write(&self, block: &[u8]) {
-        if block.is_empty() || self.failed.load(Ordering::Relaxed) {
-            return;
-        }
-        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = w.write_all(block) {
-            drop(w);
-            self.fail(e);
-        }
-    }
-
-    fn fail(&self, e: io::Error) {
-        self.failed.store(true, Ordering::Relaxed);
-        self.error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_or_insert(e);
-    }
 }
 
 struct WorkerResult {
@@ -267,6 +168,8 @@ struct WorkerResult {
     bytes: u64,
     lines: u64,
     errors: Vec<InputError>,
+    /// Why events could not be written; the worker stopped there.
+    events_error: Option<io::Error>,
 }
 
 impl WorkerResult {
@@ -277,6 +180,7 @@ impl WorkerResult {
             bytes: 0,
             lines: 0,
             errors: Vec::new(),
+            events_error: None,
         }
     }
 }
@@ -284,20 +188,28 @@ impl WorkerResult {
 /// Events are handed to the shared writer in blocks of about this size.
 const EVENT_BLOCK_BYTES: usize = 64 * 1024;
 
-impl Shared<'_> {
+impl Workers<'_> {
     fn work(&self) -> WorkerResult {
         let mut result = WorkerResult::new(self.codes);
         let mut searcher = Searcher::new(self.buffer_bytes);
         let mut events_buf = Vec::new();
+        let mut name_json = String::new();
         loop {
+            // Another worker could not write events: the scan has failed.
+            if self.events.as_ref().is_some_and(|w| w.is_closed()) {
+                break;
+            }
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(input) = self.inputs.get(i) else {
                 break;
             };
             let name = input.name();
+            if self.events.is_some() {
+                name_json = events::json(&name);
+            }
             let mut progress = self.progress.counter();
             let mapped = match (input, self.mmap_min_bytes) {
-                (Input::File(path), Some(min)) => source::map_plain(path, min),
+                (Input::File(path), Some(min)) => input::map_plain(path, min),
                 _ => Ok(None),
             };
             let map = match mapped {
@@ -307,142 +219,70 @@ impl Shared<'_> {
                     continue;
                 }
             };
-            if let Some(map) = map {
-                let events = self
-                    .events
-                    .as_ref()
-                    .filter(|e| !e.failed.load(Ordering::Relaxed));
-                let mut sink = FileSink {
-                    counts: &mut result.counts,
-                    events: events.map(|out| FileEvents {
-                        out,
-                        source: events::json(&name),
-                        buf: &mut events_buf,
-                        matcher: self.matcher,
-                    }),
-                };
-                let totals = map.search(&searcher, self.matcher, &mut sink, &mut progress);
-                if let Some(ev) = &mut sink.events {
-                    ev.out.write(ev.buf);
-                    ev.buf.clear();
-                }
-                result.files += 1;
-                result.bytes += totals.bytes;
-                result.lines += totals.lines;
-                continue;
-            }
-            let reader = match source::open(input, progress) {
-                Ok((_, r)) => r,
-                Err(e) => {
-                    result.errors.push(InputError::new(name, &e));
-                    continue;
+            let mut sink =
+                Hits::new(&mut result.counts, self.matcher).with_events(self.events.as_ref().map(
+                    |w| InputEvents::in_blocks(w, &name_json, &mut events_buf, EVENT_BLOCK_BYTES),
+                ));
+            let searched = if let Some(map) = &map {
+                map.search(&searcher, self.matcher, &mut sink, &mut progress)
+            } else {
+                match input::open(input, progress) {
+                    Ok((_, reader)) => {
+                        searcher.reset();
+                        searcher.search_reader(self.matcher, reader, &mut sink)
+                    }
+                    Err(e) => {
+                        result.errors.push(InputError::new(name, &e));
+                        continue;
+                    }
                 }
             };
-            let events = self
-                .events
-                .as_ref()
-                .filter(|e| !e.failed.load(Ordering::Relaxed));
-            let mut sink = FileSink {
-                counts: &mut result.counts,
-                events: events.map(|out| FileEvents {
-                    out,
-                    source: events::json(&name),
-                    buf: &mut events_buf,
-                    matcher: self.matcher,
-                }),
-            };
-            searcher.reset();
-            let outcome = searcher.search_reader(self.matcher, reader, &mut sink);
-            if let Some(ev) = &mut sink.events {
-                ev.out.write(ev.buf);
-                ev.buf.clear();
-            }
+            let searched = searched.and_then(|t| sink.finish().map(|_| t));
             result.files += 1;
-            match outcome {
+            match searched {
                 Ok(totals) => {
                     result.bytes += totals.bytes;
                     result.lines += totals.lines;
                 }
-                Err(e) => {
+                Err(HitError::Input(e)) => {
                     // What was decoded before the failure is counted.
                     let totals = searcher.totals();
                     result.bytes += totals.bytes;
                     result.lines += totals.lines;
                     result.errors.push(InputError::new(name, &e));
+                    // Its events so far are written like any others.
+                    if let Some(w) = &self.events
+                        && let Err(e) = w.write_block(&events_buf)
+                    {
+                        result.events_error = Some(e);
+                    }
+                    events_buf.clear();
                 }
+                Err(HitError::Events(e)) => {
+                    result.events_error = Some(e);
+                }
+            }
+            if result.events_error.is_some() {
+                break;
             }
         }
         result
     }
 }
 
-/// The sink of one input: counts every hit, and renders events if asked.
-struct FileSink<'a> {
-    counts: &'a mut Counts,
-    events: Option<FileEvents<'a>>,
-}
-
-struct FileEvents<'a> {
-    out: &'a EventsOut,
-    /// The input's name as a JSON string.
-    source: String,
-    buf: &'a mut Vec<u8>,
-    matcher: &'a Matcher,
-}
-
-impl FileEvents<'_> {
-    fn maybe_flush(&mut self) {
-        if self.buf.len() >= EVENT_BLOCK_BYTES {
-            self.out.write(self.buf);
-            self.buf.clear();
-        }
-    }
-}
-
-impl Sink for FileSink<'_> {
-    #[inline]
-    fn known(&mut self, id: CodeId, pos: Position) {
-        self.counts.add_known(id);
-        if let Some(ev) = &mut self.events {
-            ev.out
-                .format
-                .known(ev.buf, &ev.source, pos.offset, pos.line, id, None);
-            ev.maybe_flush();
-        }
-    }
-
-    #[inline]
-    fn unknown(&mut self, code: UnknownCode, pos: Position) {
-        self.counts.add_unknown(code);
-        if let Some(ev) = &mut self.events {
-            let prefix = ev.matcher.prefix(code.prefix);
-            ev.out.format.unknown(
-                ev.buf,
-                &ev.source,
-                pos.offset,
-                pos.line,
-                prefix,
-                code.number,
-                None,
-            );
-            ev.maybe_flush();
-        }
-    }
-}
-
 /// The progress bar on stderr: bytes read of the inputs' total size, rate
 /// and ETA. It stays hidden for the first moment, so quick scans print
 /// nothing.
-struct Progress {
+struct ProgressBar {
     bar: Option<indicatif::ProgressBar>,
 }
 
-impl Progress {
+impl ProgressBar {
     const DELAY: Duration = Duration::from_millis(300);
 
-    fn new(enabled: bool, inputs: &[Input]) -> Progress {
+    fn new(enabled: bool, inputs: &[Input]) -> ProgressBar {
         if !enabled {
-            return Progress { bar: None };
+            return ProgressBar { bar: None };
         }
         let total: u64 = inputs
             .iter()
@@ -468,7 +308,7 @@ impl Progress {
                 shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             }
         });
-        Progress { bar: Some(bar) }
+        ProgressBar { bar: Some(bar) }
     }
 
     /// A callback that advances the bar by the raw bytes read.

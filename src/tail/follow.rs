@@ -49,11 +49,10 @@
 
 //! The modules beside this one: [`identity`](super::identity) compares
 //! bytes, [`discovery`](super::discovery) finds paths, [`state`](super::state)
-//! holds each file's state and its transitions, [`hits`](super::hits) is
-//! where hits go.
+//! holds each file's state and its transitions; hits go to the one
+//! pipeline ([`Hits`], built in `Tailer::sink_for`).
 
 use super::discovery::{self, Sighting};
-use super::hits::{EventsOut, TailSink};
 use super::identity::{
     BEHIND_BYTES, Candidate, CheckedReader, Key, Scratch, View, before_at, copy_so_far,
     ends_within, has_lost_content, key_of, read_at_most,
@@ -62,11 +61,14 @@ use super::patterns::Patterns;
 use super::state::{Class, Follower, Progress, State};
 use crate::catalog::Catalog;
 use crate::checkpoint::Fingerprint;
+use crate::input::Compression;
 use crate::matcher::{Matcher, MatcherError};
+use crate::pipeline::{Hits, InputEvents, catalog_matcher};
 use crate::search::{ResumePoint, Searcher};
-use crate::sink::events::{self, EventFormat};
-use crate::source::Compression;
-use crate::window::{Totals, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis};
+use crate::sink::events::{self, EventWriter};
+use crate::window::{
+    HitObserver, Totals, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis,
+};
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -103,7 +105,9 @@ pub struct Tailer {
     matcher: Matcher,
     searcher: Searcher,
     agg: WindowAggregator,
-    events: Option<EventsOut>,
+    events: Option<EventWriter>,
+    /// Events rendered since the last [`Tailer::flush_events`].
+    events_buf: Vec<u8>,
     patterns: Patterns,
     followers: Vec<Follower>,
     /// Compressed files: skipped in tail mode.
@@ -182,23 +186,24 @@ fn classify(
 }
 
 impl Tailer {
-    /// The one hit sink of the tailer: hits of `source` (a JSON string)
-    /// found at `ts`, whose bytes were seen readable at `seen_at`, go to the
-    /// window and the events.
+    /// The one place the tailer builds its hit sink, the pipeline's
+    /// [`Hits`]: hits of `source` (a JSON string) found at `ts`, whose
+    /// bytes were seen readable at `seen_at`, go to the window (counts,
+    /// latency, metrics) and into `events_buf` for [`Tailer::flush_events`].
     fn sink_for<'a>(
         agg: &'a mut WindowAggregator,
         matcher: &'a Matcher,
-        events: &'a mut Option<EventsOut>,
+        events: &'a Option<EventWriter>,
+        events_buf: &'a mut Vec<u8>,
         source: &'a str,
         ts: &'a str,
         seen_at: Instant,
-    ) -> TailSink<'a> {
-        TailSink {
-            agg,
-            seen_at,
-            matcher,
-            events: events.as_mut().map(|e| (&e.format, &mut e.buf, source, ts)),
-        }
+    ) -> Hits<'a, WindowAggregator> {
+        Hits::new(agg, matcher).timed(seen_at).with_events(
+            events
+                .as_ref()
+                .map(|w| InputEvents::buffered(w, source, ts, events_buf)),
+        )
     }
 
     pub fn new(
@@ -208,7 +213,7 @@ impl Tailer {
         saved_totals: Option<(Totals, String)>,
         now: SystemTime,
     ) -> Result<Tailer, MatcherError> {
-        let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?;
+        let matcher = catalog_matcher(&catalog)?;
         let (totals, created) = saved_totals.unwrap_or_else(|| (Totals::default(), rfc3339(now)));
         Ok(Tailer {
             behind: Vec::with_capacity(2 * BEHIND_BYTES),
@@ -216,11 +221,8 @@ impl Tailer {
             compare: Scratch::new(),
             own_dirs: Vec::new(),
             agg: WindowAggregator::new(catalog.len(), now, totals),
-            events: events.map(|out| EventsOut {
-                format: EventFormat::new(&catalog),
-                out,
-                buf: Vec::new(),
-            }),
+            events: events.map(|out| EventWriter::new(&catalog, out)),
+            events_buf: Vec::new(),
             searcher: Searcher::new(BUFFER_BYTES),
             catalog,
             matcher,
@@ -284,7 +286,7 @@ impl Tailer {
             // Gone between listing and opening, or unreadable: say so
             // once per look; it is tried again at the next one.
             Err(e) => {
-                log::warn!("{}: {}", path.display(), crate::source::describe(&e));
+                log::warn!("{}: {}", path.display(), crate::input::describe(&e));
                 None
             }
         }
@@ -622,7 +624,7 @@ impl Tailer {
                     log::warn!(
                         "{}: {}; reading it again at the next look",
                         self.followers[i].path.display(),
-                        crate::source::describe(&e)
+                        crate::input::describe(&e)
                     );
                     i += 1;
                 }
@@ -706,7 +708,8 @@ impl Tailer {
         let mut sink = Self::sink_for(
             &mut self.agg,
             &self.matcher,
-            &mut self.events,
+            &self.events,
+            &mut self.events_buf,
             f.source.as_str(),
             ts,
             seen_at,
@@ -817,7 +820,8 @@ impl Tailer {
         let mut sink = Self::sink_for(
             &mut self.agg,
             &self.matcher,
-            &mut self.events,
+            &self.events,
+            &mut self.events_buf,
             f.source.as_str(),
             ts.as_str(),
             now,
@@ -828,13 +832,25 @@ impl Tailer {
             .and_then(|_| {
                 self.searcher
                     .read_available(&self.matcher, &f.file, &mut sink)
+                    .map_err(io::Error::from)
             });
         if let Err(e) = reread {
-            log::warn!("{}: {}", f.path.display(), crate::source::describe(&e));
+            log::warn!("{}: {}", f.path.display(), crate::input::describe(&e));
         }
         // The stream's totals count from its start, a last unterminated
         // line included.
-        let end = self.searcher.finish(&self.matcher, &mut sink);
+        // The tail's pipeline renders events into memory: it cannot fail.
+        let end = match self.searcher.finish(&self.matcher, &mut sink) {
+            Ok(end) => end,
+            Err(e) => {
+                log::warn!(
+                    "{}: {}",
+                    f.path.display(),
+                    crate::input::describe(&e.into())
+                );
+                return;
+            }
+        };
         log::debug!(
             "{}: end of input: resumed at byte {} (counted to {}), stream ends at {} with {} lines",
             f.path.display(),
@@ -868,7 +884,8 @@ impl Tailer {
         let mut sink = Self::sink_for(
             &mut self.agg,
             &self.matcher,
-            &mut self.events,
+            &self.events,
+            &mut self.events_buf,
             STDIN_SOURCE,
             ts.as_str(),
             seen_at,
@@ -891,12 +908,20 @@ impl Tailer {
         let mut sink = Self::sink_for(
             &mut self.agg,
             &self.matcher,
-            &mut self.events,
+            &self.events,
+            &mut self.events_buf,
             STDIN_SOURCE,
             ts.as_str(),
             Instant::now(),
         );
-        let end = searcher.finish(&self.matcher, &mut sink);
+        // The tail's pipeline renders events into memory: it cannot fail.
+        let end = match searcher.finish(&self.matcher, &mut sink) {
+            Ok(end) => end,
+            Err(e) => {
+                log::warn!("-: {}", crate::input::describe(&e.into()));
+                return;
+            }
+        };
         self.agg
             .read(end.bytes - start.bytes, end.lines - start.lines);
         self.stdin = None;
@@ -906,15 +931,15 @@ impl Tailer {
     /// Writes the events rendered so far.
     pub fn flush_events(&mut self) {
         if let Some(e) = &mut self.events {
-            if e.buf.is_empty() {
+            if self.events_buf.is_empty() {
                 return;
             }
-            let result = e.out.write_all(&e.buf).and_then(|()| e.out.flush());
-            e.buf.clear();
+            let result = e.write_block(&self.events_buf);
+            self.events_buf.clear();
             if let Err(err) = result {
                 log::error!(
                     "writing events: {}; events are no longer written",
-                    crate::source::describe(&err)
+                    crate::input::describe(&err)
                 );
                 self.events = None;
             }
@@ -934,12 +959,12 @@ impl Tailer {
         catalog: Catalog,
         end: SystemTime,
     ) -> Result<WindowSummary, MatcherError> {
-        let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?;
+        let matcher = catalog_matcher(&catalog)?;
         let summary = self.close_window(end);
         let totals = self.agg.totals(&self.catalog);
-        self.agg = WindowAggregator::new(catalog.len(), end, totals);
+        self.agg.restart(catalog.len(), end, totals);
         if let Some(e) = &mut self.events {
-            e.format = EventFormat::new(&catalog);
+            e.set_catalog(&catalog);
         }
         self.catalog = catalog;
         self.matcher = matcher;
@@ -948,5 +973,16 @@ impl Tailer {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// The matcher of [`Tailer::catalog`]: its prefix numbering is the
+    /// one hits are reported with.
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    /// Tells `observer` (the metrics) every count from now on.
+    pub fn observe(&mut self, observer: Box<dyn HitObserver>) {
+        self.agg.observe(observer);
     }
 }

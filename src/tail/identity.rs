@@ -10,7 +10,7 @@
 
 use super::follow::READ_BUDGET;
 use crate::checkpoint::{FINGERPRINT_BYTES, Fingerprint};
-use crate::source::Compression;
+use crate::input::Compression;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::{FileExt, MetadataExt};

@@ -96,7 +96,7 @@ impl Tailer {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    log::warn!("{}: {}", c.path.display(), crate::source::describe(&e));
+                    log::warn!("{}: {}", c.path.display(), crate::input::describe(&e));
                     return;
                 }
             }
