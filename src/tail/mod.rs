@@ -27,8 +27,11 @@
 //! aggregator's [`crate::window::HitObserver`]), and this loop tells it
 //! the number of files followed and catalog changes.
 
+mod discovery;
 pub mod follow;
+mod identity;
 pub mod patterns;
+mod state;
 
 use crate::catalog::Catalog;
 use crate::checkpoint::{CheckpointError, CheckpointStore};
@@ -183,6 +186,17 @@ pub async fn run(
         }
         None => None,
     };
+    // Its own outputs are never followed, whatever the patterns match.
+    let summaries_file = PathBuf::from(&config.summaries);
+    let own_files: Vec<&std::path::Path> = config
+        .events
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(Some(summaries_file.as_path()))
+        .filter(|p| p.as_os_str() != "-")
+        .collect();
+    let own_dirs: Vec<&std::path::Path> = config.state_dir.iter().map(PathBuf::as_path).collect();
+    tailer.never_follow(&own_files, &own_dirs);
 
     // Watch before the first look, so nothing written in between is missed.
     let (wake_tx, mut wake_rx) = mpsc::channel::<Wake>(WAKE_QUEUE);
@@ -225,7 +239,8 @@ pub async fn run(
     let mut watched: Vec<PathBuf> = Vec::new();
     let mut watch_dirs = |tailer: &Tailer, watched: &mut Vec<PathBuf>| {
         let Ok(w) = &mut watcher else { return };
-        for (dir, recursive) in tailer.patterns().watch_dirs() {
+        let targets = tailer.link_target_dirs().into_iter().map(|d| (d, false));
+        for (dir, recursive) in tailer.patterns().watch_dirs().into_iter().chain(targets) {
             if watched.contains(&dir) || !dir.is_dir() {
                 continue;
             }
@@ -242,6 +257,8 @@ pub async fn run(
     };
     watch_dirs(&tailer, &mut watched);
     tailer.start(saved.as_ref(), config.from_end, Instant::now());
+    // Links found by the first look: watch their targets' directories too.
+    watch_dirs(&tailer, &mut watched);
 
     let mut stdin_rx = if follow_stdin {
         Some(spawn_stdin_reader())
@@ -326,7 +343,7 @@ pub async fn run(
                 // most of an idle agent's CPU; skip it while no watched
                 // directory changed.
                 let stamp = tailer.patterns().listing_stamp();
-                if stamp.is_none() || stamp != listed {
+                if stamp.is_none() || stamp != listed || tailer.links_moved() {
                     tailer.rescan(now);
                     listed = stamp;
                 }
@@ -345,6 +362,7 @@ pub async fn run(
             _ = std::future::ready(()), if more => {}
         }
     }
+    tailer.end_of_input(Instant::now());
     let summary = tailer.close_window(SystemTime::now());
     summaries.write(&summary).map_err(TailError::WriteSummary)?;
     save(&tailer);

@@ -5,7 +5,9 @@
 //! against whole paths; the directory before its first such component is
 //! watched (recursively only for `**`). A directory argument means the
 //! files directly in it. Anything else is a file, which need not exist yet:
-//! its directory is watched so it is picked up when it appears.
+//! its directory is watched so it is picked up when it appears. Symlinks
+//! to files match as the files do (their targets' directories are watched
+//! by the engine, which knows the targets).
 
 use globset::{GlobBuilder, GlobMatcher};
 use std::path::{Path, PathBuf};
@@ -247,7 +249,10 @@ fn list(
 ) {
     let walker = walkdir::WalkDir::new(dir).min_depth(1).max_depth(depth);
     for entry in walker.into_iter().filter_map(Result::ok) {
-        if entry.file_type().is_file() {
+        // A symlink to a file is a file (the Kubernetes layout:
+        // /var/log/containers/*.log are links into /var/log/pods).
+        let ft = entry.file_type();
+        if ft.is_file() || (ft.is_symlink() && entry.path().is_file()) {
             let path = entry.into_path();
             let path = match path.strip_prefix(".") {
                 Ok(rest) if strip_dot => rest.to_path_buf(),

@@ -1,0 +1,354 @@
+//! `faultline tail` and the many names of a file (SPEC section 3, `tail`):
+//! symlinks in the Kubernetes layout, through kubelet rotation and
+//! re-pointed links; one file reached by several arguments; faultline's
+//! own outputs matched by its arguments; a code at the very end of a file
+//! that goes away. Real binary, real files, real symlinks; every expected
+//! total is counted by the test from what it wrote, one line at a time.
+
+mod common;
+
+use serde_json::Value;
+use std::io::Write;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What a test wrote: the expected totals.
+#[derive(Default, Debug, Clone, PartialEq)]
+struct Written {
+    lines: u64,
+    bytes: u64,
+    hits: u64,
+}
+
+impl Written {
+    /// `n` lines, every other one with a known code.
+    fn lines(&mut self, tag: &str, n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0..n {
+            let line = if i % 2 == 0 {
+                self.hits += 1;
+                format!("{tag} {i} ERROR quota exceeded Ecs.0013 for the request\n")
+            } else {
+                format!("{tag} {i} INFO all fine\n")
+            };
+            out.extend_from_slice(line.as_bytes());
+        }
+        self.lines += n as u64;
+        self.bytes += out.len() as u64;
+        out
+    }
+}
+
+fn append(path: &Path, bytes: &[u8]) {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(bytes)
+        .unwrap();
+}
+
+struct Agent {
+    child: Child,
+    summaries: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Agent {
+    /// Starts `tail` in `dir` with summaries to `summaries` (not matched
+    /// by the patterns unless the test means it), waits for its first
+    /// window.
+    fn start(dir: &Path, summaries: &Path, args: &[&str]) -> Agent {
+        Agent::start_with(dir, summaries, args, Stdio::null())
+    }
+
+    fn start_with(dir: &Path, summaries: &Path, args: &[&str], stdin: Stdio) -> Agent {
+        let stderr = dir.join("agent-stderr.txt");
+        let child = Command::new(common::bin_path())
+            .current_dir(dir)
+            .args([
+                "--log-level",
+                "info",
+                "tail",
+                "--interval",
+                "100ms",
+                "--poll-interval",
+                "100ms",
+            ])
+            .arg("--summaries")
+            .arg(summaries)
+            .args(args)
+            .stdin(stdin)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let agent = Agent {
+            child,
+            summaries: summaries.to_path_buf(),
+            stderr,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while summaries_of(&agent.summaries).is_empty() {
+            assert!(Instant::now() < deadline, "tail wrote no summary");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        agent
+    }
+
+    /// SIGTERM, bounded wait, exit 0; the last summary's totals.
+    fn stop(mut self) -> Written {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "tail did not stop");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(status.success(), "tail exited {status:?}");
+        totals(summaries_of(&self.summaries).last().unwrap())
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+            eprintln!("--- agent's stderr ---\n{log}--- end ---");
+        }
+    }
+}
+
+fn summaries_of(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+fn totals(v: &Value) -> Written {
+    let t = &v["totals"];
+    Written {
+        lines: t["lines"].as_u64().unwrap(),
+        bytes: t["bytes"].as_u64().unwrap(),
+        hits: t["hits"].as_u64().unwrap(),
+    }
+}
+
+/// Waits (bounded) until the agent's totals are `want`; they must never
+/// go past it.
+fn wait_for(agent: &Agent, want: &Written) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(last) = summaries_of(&agent.summaries).last() {
+            let got = totals(last);
+            assert!(
+                got.bytes <= want.bytes && got.hits <= want.hits,
+                "counted more than written: {got:?}, want {want:?}"
+            );
+            if got == *want {
+                return;
+            }
+            assert!(Instant::now() < deadline, "totals {got:?}, want {want:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Points `link` at `target` atomically, as kubelet does (a new link
+/// renamed over the old one).
+fn repoint(link: &Path, target: &Path) {
+    let tmp = link.with_extension("tmp-link");
+    symlink(target, &tmp).unwrap();
+    std::fs::rename(&tmp, link).unwrap();
+}
+
+#[test]
+fn kubernetes_links_are_followed_through_kubelet_rotation_and_container_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let pod = root.join("pods/shop_cart-7d9f_0a1b2c/cart");
+    let containers = root.join("containers");
+    std::fs::create_dir_all(&pod).unwrap();
+    std::fs::create_dir_all(&containers).unwrap();
+    let mut w = Written::default();
+    // One link present at start, one created later.
+    let log0 = pod.join("0.log");
+    append(&log0, &w.lines("before", 10));
+    let link = containers.join("cart-7d9f_shop_cart-abc.log");
+    symlink(&log0, &link).unwrap();
+    let agent = Agent::start(
+        root,
+        &root.join("summaries.jsonl"),
+        &["--from", "beginning", "containers/*.log"],
+    );
+    wait_for(&agent, &w);
+    append(&log0, &w.lines("live", 20));
+    wait_for(&agent, &w);
+
+    let other = root.join("pods/shop_web-1_ffee/web");
+    std::fs::create_dir_all(&other).unwrap();
+    append(&other.join("0.log"), &w.lines("web", 7));
+    symlink(
+        other.join("0.log"),
+        containers.join("web-1_shop_web-def.log"),
+    )
+    .unwrap();
+    wait_for(&agent, &w);
+
+    // kubelet rotation behind the link: 0.log renamed, a new 0.log.
+    std::fs::rename(&log0, pod.join("0.log.20261130-010203")).unwrap();
+    append(&log0, &w.lines("rotated", 15));
+    wait_for(&agent, &w);
+    append(&log0, &w.lines("rotated-more", 5));
+    wait_for(&agent, &w);
+
+    // The container restarts: 1.log, and the link is re-pointed.
+    let log1 = pod.join("1.log");
+    append(&log1, &w.lines("restarted", 12));
+    repoint(&link, &log1);
+    wait_for(&agent, &w);
+    append(&log1, &w.lines("restarted-more", 9));
+    wait_for(&agent, &w);
+    assert_eq!(agent.stop(), w);
+}
+
+#[test]
+fn a_file_reached_by_several_names_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let log = root.join("app.log");
+    let mut w = Written::default();
+    append(&log, &w.lines("start", 6));
+    symlink(&log, root.join("link.log")).unwrap();
+    let abs = log.to_string_lossy().into_owned();
+    let agent = Agent::start(
+        root,
+        &root.join("summaries.jsonl"),
+        &[
+            "--from",
+            "beginning",
+            "app.log",
+            "./app.log",
+            &abs,
+            "link.log",
+            "*.log",
+        ],
+    );
+    wait_for(&agent, &w);
+    append(&log, &w.lines("more", 11));
+    wait_for(&agent, &w);
+    // A second link appears later.
+    symlink(&log, root.join("another.log")).unwrap();
+    append(&log, &w.lines("late", 3));
+    wait_for(&agent, &w);
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(agent.stop(), w);
+}
+
+#[test]
+fn its_own_events_summaries_and_state_are_never_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut w = Written::default();
+    // Every output inside what the arguments match.
+    let agent = Agent::start(
+        root,
+        &root.join("summaries.log"),
+        &[
+            "--from",
+            "beginning",
+            "--events",
+            "hits.log",
+            "--state-dir",
+            "state",
+            "*.log",
+            "state",
+        ],
+    );
+    append(&root.join("app.log"), &w.lines("app", 4));
+    wait_for(&agent, &w);
+    // Time for feedback to show (it grows by itself when it happens).
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(agent.stop(), w);
+    let events = std::fs::read_to_string(root.join("hits.log")).unwrap();
+    assert_eq!(events.lines().count() as u64, w.hits, "{events}");
+}
+
+#[test]
+fn a_code_at_the_very_end_of_a_file_that_goes_away_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut w = Written::default();
+    let (deleted, renamed) = (root.join("gone.log"), root.join("moved.log"));
+    let agent = Agent::start(
+        root,
+        &root.join("summaries.jsonl"),
+        &["--from", "beginning", "gone.log", "moved.log"],
+    );
+    // Different content: the same content would be a copy of the other.
+    for (f, tag) in [(&deleted, "deleted"), (&renamed, "renamed")] {
+        append(f, &w.lines(tag, 3));
+        // No newline: undecided until the end of the input.
+        append(f, b"error IMG.0015");
+        w.bytes += 14;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while summaries_of(&agent.summaries)
+        .last()
+        .is_none_or(|s| totals(s).bytes < w.bytes)
+    {
+        assert!(Instant::now() < deadline, "the bytes were not read");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Deleted, and renamed out of every pattern, then the agent stops:
+    // their ends are final, as at the end of a scanned file.
+    std::fs::remove_file(&deleted).unwrap();
+    std::fs::rename(&renamed, root.join("moved.log.old")).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    w.hits += 2;
+    w.lines += 2;
+    assert_eq!(agent.stop(), w);
+}
+
+#[test]
+fn a_code_at_the_end_of_stdin_counts_at_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let mut agent = Agent::start_with(root, &root.join("summaries.jsonl"), &["-"], Stdio::piped());
+    let mut stdin = agent.child.stdin.take().unwrap();
+    stdin.write_all(b"one line\nerror IMG.0015").unwrap();
+    stdin.flush().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while summaries_of(&agent.summaries)
+        .last()
+        .is_none_or(|s| totals(s).bytes < 23)
+    {
+        assert!(Instant::now() < deadline, "stdin was not read");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SIGTERM with stdin still open: its end is the end of the input.
+    let got = agent.stop();
+    drop(stdin);
+    assert_eq!(
+        got,
+        Written {
+            lines: 2,
+            bytes: 23,
+            hits: 1
+        }
+    );
+}
