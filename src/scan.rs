@@ -75,31 +75,52 @@ pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcom
         }
         paths.push(PathBuf::from("-"));
     }
-    let format = args.format.unwrap_or(if io::stdout().is_terminal() {
+    let events_to_stdout = args.events.as_ref().is_some_and(|p| p.as_os_str() == "-");
+    // With `--events -` stdout is the events stream: the report goes to
+    // stderr (or nowhere with -q), so its format follows stderr.
+    let report_is_terminal = if events_to_stdout {
+        io::stderr().is_terminal()
+    } else {
+        io::stdout().is_terminal()
+    };
+    let format = args.format.unwrap_or(if report_is_terminal {
         ReportFormat::Text
     } else {
         ReportFormat::Json
     });
+    // Our own output files, by identity: never scanned, whatever name or
+    // link they are reached by.
+    let mut own_outputs = Vec::new();
     let events: Option<Box<dyn Write + Send>> = match &args.events {
         None => None,
-        Some(p) if p.as_os_str() == "-" => Some(Box::new(io::stdout())),
-        Some(p) => Some(Box::new(File::create(p).map_err(|source| {
-            ScanError::Events {
+        Some(_) if events_to_stdout => {
+            own_outputs.extend(FileId::of_fd(1));
+            Some(Box::new(io::stdout()))
+        }
+        Some(p) => {
+            let file = File::create(p).map_err(|source| ScanError::Events {
                 path: p.clone(),
                 source,
-            }
-        })?)),
+            })?;
+            own_outputs.extend(file.metadata().ok().map(|m| FileId::of(&m)));
+            Some(Box::new(file))
+        }
     };
-    let threads = args
-        .threads
-        .map(usize::from)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if !events_to_stdout {
+        own_outputs.extend(FileId::of_fd(1));
+    }
+    let threads = args.threads.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(usize::from(crate::cli::MAX_THREADS))
+    });
     let options = Options {
         threads,
         buffer_bytes: args.buffer_bytes,
         mmap_min_bytes: (!args.no_mmap).then_some(args.mmap_min_bytes),
         follow: args.follow,
         progress: !quiet && io::stderr().is_terminal(),
+        own_outputs,
     };
     let mut outcome = scan(catalog, &paths, &options, events)?;
     for e in &outcome.report.errors {
@@ -111,14 +132,15 @@ pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcom
         .copied()
         .filter(|c| outcome.report.by_category.get(c).is_some_and(|&n| n > 0))
         .collect();
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    match format {
-        ReportFormat::Json => outcome.report.write_json(&mut out),
-        ReportFormat::Text => outcome.report.write_text(&mut out, catalog, args.top),
+    if events_to_stdout {
+        if !quiet {
+            let stderr = io::stderr();
+            write_report(&outcome.report, format, catalog, args.top, stderr.lock())?;
+        }
+    } else {
+        let stdout = io::stdout();
+        write_report(&outcome.report, format, catalog, args.top, stdout.lock())?;
     }
-    .and_then(|()| out.flush())
-    .map_err(ScanError::Output)?;
     if !outcome.failed_categories.is_empty() {
         let names: Vec<&str> = outcome
             .failed_categories
@@ -130,6 +152,55 @@ pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcom
     Ok(outcome)
 }
 
+fn write_report(
+    report: &Report,
+    format: ReportFormat,
+    catalog: &Catalog,
+    top: usize,
+    out: impl Write,
+) -> Result<(), ScanError> {
+    let mut out = BufWriter::new(out);
+    match format {
+        ReportFormat::Json => report.write_json(&mut out),
+        ReportFormat::Text => report.write_text(&mut out, catalog, top),
+    }
+    .and_then(|()| out.flush())
+    .map_err(ScanError::Output)
+}
+
+/// A file's identity (device and inode): the same file under any name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+}
+
+impl FileId {
+    pub fn of(meta: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+
+    /// The regular file behind a descriptor (stdout redirected to a file);
+    /// `None` for pipes, terminals and the like.
+    fn of_fd(fd: i32) -> Option<FileId> {
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: fstat writes a `stat` into the buffer on success only.
+        if unsafe { libc::fstat(fd, st.as_mut_ptr()) } != 0 {
+            return None;
+        }
+        // SAFETY: fstat succeeded.
+        let st = unsafe { st.assume_init() };
+        (st.st_mode & libc::S_IFMT == libc::S_IFREG).then_some(FileId {
+            dev: st.st_dev,
+            ino: st.st_ino,
+        })
+    }
+}
+
 /// How to scan, independent of the command line.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -139,6 +210,9 @@ pub struct Options {
     pub mmap_min_bytes: Option<u64>,
     pub follow: bool,
     pub progress: bool,
+    /// Files this run writes (the events file, a redirected stdout): never
+    /// scanned, in directory walks or given by name.
+    pub own_outputs: Vec<FileId>,
 }
 
 /// Scans `paths` and returns the report (without `--fail-on` applied).
@@ -151,7 +225,14 @@ pub fn scan(
     let started = Instant::now();
     let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?;
     let discovered = source::discover(paths, options.follow);
-    let inputs = discovered.inputs;
+    let mut inputs = discovered.inputs;
+    if !options.own_outputs.is_empty() {
+        inputs.retain(|input| match input {
+            Input::File(p) => std::fs::metadata(p)
+                .map_or(true, |m| !options.own_outputs.contains(&FileId::of(&m))),
+            Input::Stdin => true,
+        });
+    }
     let progress = Progress::new(options.progress, &inputs);
     let shared = Shared {
         matcher: &matcher,
@@ -170,11 +251,28 @@ pub fn scan(
     };
     let workers = options.threads.clamp(1, inputs.len().max(1));
     let results: Vec<WorkerResult> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers).map(|_| s.spawn(|| shared.work())).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("scan worker panicked"))
-            .collect()
+        // The calling thread is one of the workers; if the system refuses
+        // threads, the scan goes on with those it got.
+        let mut handles = Vec::with_capacity(workers - 1);
+        for _ in 1..workers {
+            match std::thread::Builder::new()
+                .name("scan".into())
+                .spawn_scoped(s, || shared.work())
+            {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    source::threads_refused(&e);
+                    break;
+                }
+            }
+        }
+        let mut results = vec![shared.work()];
+        results.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("scan worker panicked")),
+        );
+        results
     });
     progress.finish();
     if let Some(ev) = &shared.events {
@@ -357,15 +455,19 @@ impl Shared<'_> {
                 ev.out.write(ev.buf);
                 ev.buf.clear();
             }
-            result.files += 1;
             match outcome {
                 Ok(totals) => {
+                    result.files += 1;
                     result.bytes += totals.bytes;
                     result.lines += totals.lines;
                 }
                 Err(e) => {
-                    // What was decoded before the failure is counted.
+                    // What was decoded before the failure is counted; an
+                    // input that failed before its first byte was not read
+                    // (and alone makes the exit status 2).
                     let totals = searcher.totals();
+                    searcher.reset();
+                    result.files += u64::from(totals.bytes > 0);
                     result.bytes += totals.bytes;
                     result.lines += totals.lines;
                     result.errors.push(InputError::new(name, &e));
@@ -462,7 +564,8 @@ impl Progress {
             .expect("the progress template is valid"),
         );
         let shown = bar.clone();
-        std::thread::spawn(move || {
+        // Without a thread to spare, the bar stays hidden.
+        let _ = std::thread::Builder::new().spawn(move || {
             std::thread::sleep(Self::DELAY);
             if !shown.is_finished() {
                 shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());

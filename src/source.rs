@@ -139,7 +139,13 @@ impl Compression {
     pub fn detect(head: &[u8]) -> Compression {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+            || (head.len() >= 4 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18])
+        {
+            // A zstd frame, or a skippable frame (magic 0x184D2A50..5F,
+            // little-endian): pzstd and seekable zstd start with one. The
+            // decoder skips skippable frames wherever they are, as
+            // `zstd -dc` does.
             Compression::Zstd
         } else {
             Compression::None
@@ -178,14 +184,39 @@ pub fn decompressed<R: Read + Send + 'static>(
     const DECODER_BUFFER: usize = 128 * 1024;
     let reader: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(stream),
-        Compression::Gzip => Box::new(Pipelined::spawn(flate2::bufread::MultiGzDecoder::new(
+        Compression::Gzip => pipelined(flate2::bufread::MultiGzDecoder::new(
             BufReader::with_capacity(DECODER_BUFFER, stream),
-        ))),
-        Compression::Zstd => Box::new(Pipelined::spawn(zstd::stream::read::Decoder::with_buffer(
+        )),
+        Compression::Zstd => pipelined(zstd::stream::read::Decoder::with_buffer(
             BufReader::with_capacity(DECODER_BUFFER, stream),
-        )?)),
+        )?),
     };
     Ok((compression, reader))
+}
+
+/// `inner` on a thread of its own ([`Pipelined`]), or read in place when
+/// the system refuses the thread.
+fn pipelined<R: Read + Send + 'static>(inner: R) -> Box<dyn Read + Send> {
+    match Pipelined::spawn(inner) {
+        Ok(p) => Box::new(p),
+        Err((inner, e)) => {
+            threads_refused(&e);
+            Box::new(inner)
+        }
+    }
+}
+
+/// Tells the user, once per process, that the system refused a thread
+/// (RLIMIT_NPROC, cgroup pids.max, memory): the work goes on with the
+/// threads there are, only slower.
+pub fn threads_refused(e: &io::Error) {
+    static TOLD: std::sync::Once = std::sync::Once::new();
+    TOLD.call_once(|| {
+        log::warn!(
+            "the system refused more threads ({}): going on with fewer",
+            describe(e)
+        );
+    });
 }
 
 /// A reader whose inner reader runs on its own thread, [`PIPELINE_CHUNKS`]
@@ -205,50 +236,63 @@ const PIPELINE_CHUNK_BYTES: usize = 256 * 1024;
 const PIPELINE_CHUNKS: usize = 3;
 
 impl Pipelined {
-    pub fn spawn<R: Read + Send + 'static>(mut inner: R) -> Pipelined {
+    /// Starts the thread; when the system refuses it, gives `inner` back.
+    pub fn spawn<R: Read + Send + 'static>(inner: R) -> Result<Pipelined, (R, io::Error)> {
         use std::sync::mpsc::sync_channel;
         let (full_tx, full) = sync_channel::<io::Result<Vec<u8>>>(PIPELINE_CHUNKS);
         let (empty, empty_rx) = sync_channel::<Vec<u8>>(PIPELINE_CHUNKS + 1);
-        std::thread::spawn(move || {
-            loop {
-                let mut chunk = empty_rx.try_recv().unwrap_or_default();
-                chunk.resize(PIPELINE_CHUNK_BYTES, 0);
-                // Fill the chunk (the decoders return small pieces).
-                let mut n = 0;
-                let failed = loop {
-                    match inner.read(&mut chunk[n..]) {
-                        Ok(0) => break None,
-                        Ok(k) => {
-                            n += k;
-                            if n == chunk.len() {
-                                break None;
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => break Some(e),
-                    }
+        // `inner` is handed over once the thread runs, so that a refused
+        // thread leaves it with the caller.
+        let (inner_tx, inner_rx) = sync_channel::<R>(1);
+        let started = std::thread::Builder::new()
+            .name("decompress".into())
+            .spawn(move || {
+                let Ok(mut inner) = inner_rx.recv() else {
+                    return;
                 };
-                chunk.truncate(n);
-                let end = n < PIPELINE_CHUNK_BYTES;
-                if n > 0 && full_tx.send(Ok(chunk)).is_err() {
-                    return;
+                loop {
+                    let mut chunk = empty_rx.try_recv().unwrap_or_default();
+                    chunk.resize(PIPELINE_CHUNK_BYTES, 0);
+                    // Fill the chunk (the decoders return small pieces).
+                    let mut n = 0;
+                    let failed = loop {
+                        match inner.read(&mut chunk[n..]) {
+                            Ok(0) => break None,
+                            Ok(k) => {
+                                n += k;
+                                if n == chunk.len() {
+                                    break None;
+                                }
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => break Some(e),
+                        }
+                    };
+                    chunk.truncate(n);
+                    let end = n < PIPELINE_CHUNK_BYTES;
+                    if n > 0 && full_tx.send(Ok(chunk)).is_err() {
+                        return;
+                    }
+                    if let Some(e) = failed {
+                        let _ = full_tx.send(Err(e));
+                        return;
+                    }
+                    if end {
+                        return;
+                    }
                 }
-                if let Some(e) = failed {
-                    let _ = full_tx.send(Err(e));
-                    return;
-                }
-                if end {
-                    return;
-                }
-            }
-        });
-        Pipelined {
+            });
+        if let Err(e) = started {
+            return Err((inner, e));
+        }
+        let _ = inner_tx.send(inner);
+        Ok(Pipelined {
             full,
             empty,
             chunk: Vec::new(),
             at: 0,
             done: false,
-        }
+        })
     }
 }
 
@@ -444,11 +488,13 @@ mod tests {
         for len in [3 * PIPELINE_CHUNK_BYTES + 12345, PIPELINE_CHUNK_BYTES, 0] {
             let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
             for fail in [false, true] {
-                let mut r = Pipelined::spawn(Pieces {
+                let Ok(mut r) = Pipelined::spawn(Pieces {
                     data: data.clone(),
                     at: 0,
                     fail,
-                });
+                }) else {
+                    panic!("no thread");
+                };
                 let mut got = Vec::new();
                 let mut buf = vec![0u8; 100_000];
                 let err = loop {

@@ -1,0 +1,344 @@
+//! `faultline scan` as an engine, run as the real binary: inputs it must
+//! decode (zstd with skippable frames), inputs it must refuse or skip (its
+//! own events file, undecodable streams), what it does when the system
+//! refuses threads, and exit statuses. Expected values come from the zstd
+//! and gzip tools and from GNU grep (tests/common), never from faultline.
+
+mod common;
+
+use common::services::require_tool;
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+/// Lines with codes known and unknown, and near misses.
+fn log_text(lines: u32) -> Vec<u8> {
+    (0..lines)
+        .flat_map(|i| {
+            let code = match i % 5 {
+                0 => "Ecs.0013",
+                1 => "IMG.0015",
+                2 => "Ecs.9876",
+                3 => "xEcs.0013",
+                _ => "CSBS.9006",
+            };
+            format!(
+                "2026-11-30T02:04:{:02} req {i} failed: {code} retry\n",
+                i % 60
+            )
+            .into_bytes()
+        })
+        .collect()
+}
+
+/// A zstd skippable frame (magic 0x184D2A50 + `nibble`, then a LE size).
+fn skippable(nibble: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = (0x184D_2A50u32 + u32::from(nibble)).to_le_bytes().to_vec();
+    f.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    f.extend_from_slice(payload);
+    f
+}
+
+fn zstd_cli(data: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("in");
+    std::fs::write(&p, data).unwrap();
+    let out = Command::new(require_tool(&["zstd"], "zstd"))
+        .args(["-q", "-3", "-c"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
+fn run(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(bin_path())
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn by_code(r: &Value) -> BTreeMap<String, u64> {
+    r["by_code"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+        .collect()
+}
+
+/// Checks a one-file report against GNU grep over `zstd -dc`'s output.
+fn assert_matches_zstd_dc(dir: &Path, name: &str) {
+    let out = run(dir, &["scan", "--format", "json", name]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json_of(&out);
+    let reference = Command::new("zstd")
+        .args(["-q", "-d", "-c"])
+        .arg(dir.join(name))
+        .output()
+        .unwrap();
+    assert!(reference.status.success(), "zstd -dc {name}");
+    let plain = reference.stdout;
+    let (known, unknown) = grep_reference(&plain, &catalog());
+    assert_eq!(r["errors"], serde_json::json!([]), "{name}");
+    assert_eq!(r["bytes"], plain.len() as u64, "{name}");
+    assert_eq!(r["lines"], count_lines(&plain), "{name}");
+    assert_eq!(by_code(&r), known, "{name}");
+    assert_eq!(r["unknown"], unknown.values().sum::<u64>(), "{name}");
+}
+
+#[test]
+fn zstd_with_skippable_frames_anywhere_decodes_like_zstd_dc() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (a, b) = (log_text(3000), log_text(1700));
+    // Skippable frames first, between frames and last, with every magic
+    // nibble's extremes, like seekable zstd (seek table last) and pzstd
+    // (a skippable frame before each frame).
+    let mut z = skippable(0, &4u32.to_le_bytes());
+    z.extend(zstd_cli(&a));
+    z.extend(skippable(0xE, b"seek table Ecs.0013 (not data)"));
+    z.extend(zstd_cli(&b));
+    z.extend(skippable(0xF, &[]));
+    std::fs::write(d.join("handmade.zst"), &z).unwrap();
+    assert_matches_zstd_dc(d, "handmade.zst");
+
+    // The real pzstd, when installed (Debian's zstd package ships it).
+    if let Ok(pzstd) = which("pzstd") {
+        let mut big = Vec::new();
+        for _ in 0..4 {
+            big.extend(log_text(20_000));
+        }
+        std::fs::write(d.join("big.log"), &big).unwrap();
+        let st = Command::new(pzstd)
+            .args(["-q", "-p", "2", "-f", "big.log", "-o", "big.pzst"])
+            .current_dir(d)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let head = std::fs::read(d.join("big.pzst")).unwrap();
+        assert_eq!(
+            &head[1..4],
+            &[0x2a, 0x4d, 0x18],
+            "pzstd starts with a skippable frame"
+        );
+        assert_matches_zstd_dc(d, "big.pzst");
+    }
+}
+
+fn which(tool: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
+
+#[test]
+fn an_undecodable_zstd_stream_is_an_error_never_raw_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A skippable frame, then text that is no frame at all.
+    let mut bad = skippable(3, b"xxxx");
+    bad.extend_from_slice(b"plain text Ecs.0013 that must not be scanned as raw bytes\n");
+    std::fs::write(d.join("bad.zst"), &bad).unwrap();
+    let out = run(d, &["scan", "--format", "json", "bad.zst"]);
+    let r = json_of(&out);
+    assert_eq!(r["hits"], 0, "{r}");
+    assert_eq!(r["errors"][0]["path"], "bad.zst", "{r}");
+    assert_eq!(out.status.code(), Some(2), "nothing could be read: {r}");
+}
+
+#[test]
+fn a_corrupt_gzip_as_the_only_input_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut corrupt = vec![0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0x03];
+    corrupt.extend_from_slice(b"this is not deflate data at all, not at all........");
+    std::fs::write(d.join("corrupt.gz"), &corrupt).unwrap();
+    let out = run(d, &["scan", "--format", "json", "corrupt.gz"]);
+    let r = json_of(&out);
+    assert_eq!(out.status.code(), Some(2), "{r}");
+    assert_eq!(r["files"], 0, "{r}");
+    assert_eq!(r["errors"][0]["path"], "corrupt.gz");
+    // One good input beside it: something was read, exit 0.
+    std::fs::write(d.join("good.log"), b"Ecs.0013\n").unwrap();
+    let out = run(d, &["scan", "--format", "json", "corrupt.gz", "good.log"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_of(&out)["files"], 1);
+}
+
+#[test]
+fn the_events_file_is_never_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("logs")).unwrap();
+    let text = log_text(500);
+    std::fs::write(d.join("logs/app.log"), &text).unwrap();
+    let (known, _) = grep_reference(&text, &catalog());
+    let hits: u64 = known.values().sum();
+    let args_sets: [&[&str]; 3] = [
+        // In the walked directory, twice (the second run finds it full).
+        &["--events", "logs/ev.jsonl", "logs"],
+        &["--events", "logs/ev.jsonl", "logs"],
+        // Given explicitly, and through another name (a hard link).
+        &[
+            "--events",
+            "logs/ev.jsonl",
+            "logs/app.log",
+            "logs/ev.jsonl",
+            "ev-link.jsonl",
+        ],
+    ];
+    for (i, extra) in args_sets.iter().enumerate() {
+        if i == 2 {
+            std::fs::hard_link(d.join("logs/ev.jsonl"), d.join("ev-link.jsonl")).unwrap();
+        }
+        let mut args = vec!["scan", "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = run(d, &args);
+        let r = json_of(&out);
+        assert_eq!(r["hits"], hits, "run {i}: {r}");
+        assert_eq!(r["files"], 1, "run {i}: {r}");
+        let events = std::fs::read_to_string(d.join("logs/ev.jsonl")).unwrap();
+        assert_eq!(
+            events
+                .lines()
+                .filter(|l| l.contains("\"known\":true"))
+                .count() as u64,
+            hits,
+            "run {i}"
+        );
+    }
+}
+
+#[test]
+fn events_to_stdout_make_a_pure_json_lines_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = log_text(300);
+    std::fs::write(d.join("app.log"), &text).unwrap();
+    let (known, unknown) = grep_reference(&text, &catalog());
+    for format in ["json", "text"] {
+        let out = run(d, &["scan", "--format", format, "--events", "-", "app.log"]);
+        assert_eq!(out.status.code(), Some(0));
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let mut n = 0u64;
+        for line in stdout.lines() {
+            let ev: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("--format {format}: not a JSON line ({e}): {line}"));
+            assert!(ev["code"].is_string() && ev["offset"].is_u64(), "{line}");
+            n += 1;
+        }
+        assert_eq!(
+            n,
+            known.values().sum::<u64>() + unknown.values().sum::<u64>()
+        );
+        // The report went to stderr.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if format == "json" {
+            let report: Value = serde_json::from_str(stderr.trim())
+                .unwrap_or_else(|e| panic!("the report on stderr ({e}): {stderr}"));
+            assert_eq!(report["hits"], known.values().sum::<u64>());
+        } else {
+            assert!(stderr.contains("Ecs.0013"), "{stderr}");
+        }
+    }
+    // -q: no report anywhere.
+    let out = run(
+        d,
+        &["-q", "scan", "--format", "json", "--events", "-", "app.log"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("\"hits\""));
+}
+
+#[test]
+fn a_thread_count_above_the_maximum_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.log"), b"Ecs.0013\n").unwrap();
+    for n in ["65535", "1025"] {
+        let out = run(dir.path(), &["scan", "--threads", n, "a.log"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{n}: {stderr}");
+        assert!(stderr.contains("--threads"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let out = run(
+        dir.path(),
+        &["scan", "--format", "json", "--threads", "1024", "a.log"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn refused_threads_mean_fewer_threads_and_one_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut all = Vec::new();
+    for i in 0..6 {
+        let text = log_text(400 + i * 37);
+        all.extend_from_slice(&text);
+        if i % 2 == 0 {
+            std::fs::write(d.join(format!("{i}.log")), &text).unwrap();
+        } else {
+            // Compressed inputs want a decompression thread too.
+            let z = zstd_cli(&text);
+            std::fs::write(d.join(format!("{i}.log.zst")), z).unwrap();
+        }
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (known, _) = grep_reference(&all, &catalog());
+    let root = unsafe { libc::geteuid() } == 0;
+    // A real limit: at most 2 threads for the user that runs the scan (a
+    // fresh uid when we are root; otherwise our own, which already has
+    // more than 1, so no thread at all can be made).
+    let limit: libc::rlim_t = if root { 2 } else { 1 };
+    let mut cmd = Command::new(bin_path());
+    cmd.current_dir(d)
+        .args(["scan", "--format", "json", "--threads", "6", "."]);
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_NPROC, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if root && (libc::setgid(65534) != 0 || libc::setuid(65534) != 0) {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    let r = json_of(&out);
+    assert_eq!(r["files"], 6, "{r}");
+    assert_eq!(by_code(&r), known);
+    assert_eq!(r["errors"], serde_json::json!([]));
+    assert_eq!(
+        stderr.matches("thread").count(),
+        1,
+        "one warning about threads: {stderr}"
+    );
+}
