@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod checkpoint;
 pub mod cli;
 pub mod explain;
+pub mod map_guard;
 pub mod matcher;
 pub mod metrics;
 pub mod scan;

@@ -424,6 +424,14 @@ impl Shared<'_> {
                     ev.out.write(ev.buf);
                     ev.buf.clear();
                 }
+                if map.changed() {
+                    result.errors.push(InputError {
+                        path: name,
+                        error: "changed during the scan (it shrank while it was read): \
+                                counted up to where it was cut; scan it again when it is still"
+                            .to_string(),
+                    });
+                }
                 result.files += 1;
                 result.bytes += totals.bytes;
                 result.lines += totals.lines;

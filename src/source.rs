@@ -15,7 +15,9 @@
 //!
 //! Plain regular files of some size are memory-mapped instead of read
 //! ([`map_plain`]): searching in place saves the copy that `read(2)` makes,
-//! about half the time of a scan.
+//! about half the time of a scan. A mapped file truncated under the scan
+//! does not end the process with SIGBUS ([`crate::map_guard`]); it is
+//! reported as changed ([`PlainMap::changed`]).
 //!
 //! Problems with one input (missing, unreadable, a directory entry that
 //! cannot be listed) are returned as [`InputError`]s for the report; they
@@ -341,7 +343,10 @@ pub fn open(
 /// place with no copy, which is what lets one core keep up with the page
 /// cache (`read(2)` alone costs about as much as the search).
 pub struct PlainMap {
+    /// Declared before `map`: unregistered before the map is unmapped.
+    guard: crate::map_guard::Guard,
     map: memmap2::Mmap,
+    file: File,
 }
 
 /// The pages behind the search are dropped from the mapping every this many
@@ -358,21 +363,34 @@ pub fn map_plain(path: &Path, min_bytes: u64) -> io::Result<Option<PlainMap>> {
         return Ok(None);
     }
     // SAFETY: the map is only read. If another process truncates the file
-    // while it is mapped, reading the lost pages raises SIGBUS; that is the
-    // documented cost of mapping (`scan --no-mmap` avoids it).
+    // while it is mapped, reading the lost pages raises SIGBUS; the guard
+    // turns that into zero pages and `PlainMap::changed` (no guard: no map).
     let map = match unsafe { memmap2::Mmap::map(&file) } {
         Ok(map) => map,
         // Some file systems cannot map; reading works everywhere.
         Err(_) => return Ok(None),
     };
+    let Some(guard) = crate::map_guard::Guard::register(map.as_ptr(), map.len()) else {
+        return Ok(None);
+    };
     if Compression::detect(&map[..map.len().min(4)]) != Compression::None {
         return Ok(None);
     }
     let _ = map.advise(memmap2::Advice::Sequential);
-    Ok(Some(PlainMap { map }))
+    Ok(Some(PlainMap { guard, map, file }))
 }
 
 impl PlainMap {
+    /// Whether the file shrank while it was mapped: the pages past its new
+    /// end were read as zeros, so the search saw only part of it.
+    pub fn changed(&self) -> bool {
+        self.guard.faulted()
+            || self
+                .file
+                .metadata()
+                .is_ok_and(|m| m.len() < self.map.len() as u64)
+    }
+
     /// Searches the whole file, telling `progress` the bytes done as it goes.
     pub fn search<S: Sink>(
         &self,

@@ -342,3 +342,81 @@ fn refused_threads_mean_fewer_threads_and_one_warning() {
         "one warning about threads: {stderr}"
     );
 }
+
+#[test]
+fn a_file_truncated_while_it_is_scanned_is_an_error_not_a_signal_death() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let small = log_text(200);
+    std::fs::write(d.join("a-small.log"), &small).unwrap();
+    // A sparse 256 MiB file with codes in its first page; tiny windows
+    // (--buffer-bytes 16) make its scan last long enough to truncate it
+    // under the scan, which we do as soon as it is mapped.
+    let big = d.join("b-big.log");
+    let head = b"Ecs.0013 first page\n";
+    std::fs::write(&big, head).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&big)
+        .unwrap()
+        .set_len(256 << 20)
+        .unwrap();
+    let child = Command::new(bin_path())
+        .current_dir(d)
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--threads",
+            "1",
+            "--buffer-bytes",
+            "16",
+            "a-small.log",
+            "b-big.log",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let maps = format!("/proc/{}/maps", child.id());
+    let started = std::time::Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&maps).unwrap_or_default();
+        if text.contains("b-big.log") {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the big file was never mapped"
+        );
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&big)
+        .unwrap()
+        .set_len(1 << 20)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), None, "killed by a signal: {stderr}");
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    let r = json_of(&out);
+    assert_eq!(r["errors"][0]["path"], "b-big.log", "{r}");
+    assert!(
+        r["errors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("changed during the scan"),
+        "{r}"
+    );
+    assert!(stderr.contains("b-big.log"), "{stderr}");
+    // The other file is counted in full, and the big one's first page.
+    let (known, _) = grep_reference(&small, &catalog());
+    assert_eq!(
+        r["by_code"]["Ecs.0013"].as_u64().unwrap(),
+        known["Ecs.0013"] + 1,
+        "{r}"
+    );
+}
