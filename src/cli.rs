@@ -135,6 +135,11 @@ pub struct ScanArgs {
     /// across buffer boundaries).
     #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024, hide = true)]
     pub buffer_bytes: usize,
+    /// With more than one thread, a mapped plain file larger than this is
+    /// split among the threads in chunks of this size (tests use tiny ones
+    /// to put codes across split points).
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..), hide = true)]
+    pub chunk_bytes: u64,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

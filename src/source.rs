@@ -391,6 +391,27 @@ impl PlainMap {
                 .is_ok_and(|m| m.len() < self.map.len() as u64)
     }
 
+    /// The mapped bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// Drops the pages wholly inside `range` from this mapping (they stay
+    /// in the page cache), once a chunk's search is done with them.
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        let page = 4096;
+        let from = range.start.div_ceil(page) * page;
+        let to = range.end / page * page;
+        if to > from {
+            // SAFETY: as in `search`: dropped pages of a file mapping read
+            // back from the file if they ever were touched again.
+            let _ = unsafe {
+                self.map
+                    .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
+            };
+        }
+    }
+
     /// Searches the whole file, telling `progress` the bytes done as it goes.
     pub fn search<S: Sink>(
         &self,

@@ -420,3 +420,137 @@ fn a_file_truncated_while_it_is_scanned_is_an_error_not_a_signal_death() {
         "{r}"
     );
 }
+
+/// Every code GNU grep finds (SPEC boundary rule as lookarounds), as
+/// (offset, line, code).
+fn grep_events(path: &Path) -> Vec<(u64, u64, String)> {
+    let pattern = format!(
+        "(?<![A-Za-z0-9_])(?:{})\\.[0-9]{{4}}(?![A-Za-z0-9_])",
+        prefixes(&catalog()).join("|")
+    );
+    let out = Command::new("grep")
+        .env("LC_ALL", "C")
+        .args(["-a", "-o", "-b", "-n", "-P", &pattern])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some_and(|c| c <= 1));
+    let mut v: Vec<(u64, u64, String)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut f = l.splitn(3, ':');
+            let line = f.next().unwrap().parse().unwrap();
+            let offset = f.next().unwrap().parse().unwrap();
+            (offset, line, f.next().unwrap().to_string())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn scan_events(dir: &Path, extra: &[&str]) -> (Value, Vec<(u64, u64, String)>) {
+    let mut args = vec!["scan", "--format", "json", "--events", "ev.jsonl"];
+    args.extend_from_slice(extra);
+    let out = run(dir, &args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut ev: Vec<(u64, u64, String)> = std::fs::read_to_string(dir.join("ev.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let e: Value = serde_json::from_str(l).unwrap();
+            (
+                e["offset"].as_u64().unwrap(),
+                e["line"].as_u64().unwrap(),
+                e["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    ev.sort();
+    let mut r = json_of(&out);
+    r.as_object_mut().unwrap().remove("elapsed_ms");
+    (r, ev)
+}
+
+#[test]
+fn a_file_split_among_threads_gives_every_code_once_with_its_offset_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    const CHUNK: usize = 1000;
+    // Snippets written across every split point at every shift: codes
+    // (known, unknown, the longest), near misses whose deciding byte is on
+    // the other side, and LFs at the split point.
+    let snippets: [&[u8]; 7] = [
+        b"Ecs.0013",
+        b"BackupService.6133",
+        b"Ecs.9876",
+        b"xEcs.0013",
+        b"Ecs.00131",
+        b"\nIMG.0015\n",
+        b"CSBS.9006_",
+    ];
+    let mut cases = Vec::new();
+    for s in snippets {
+        for shift in 0..=s.len() {
+            cases.push((s, shift));
+        }
+    }
+    let mut bytes: Vec<u8> = (0..(cases.len() + 2) * CHUNK)
+        .map(|i| if i % 53 == 52 { b'\n' } else { b' ' })
+        .collect();
+    for (k, (s, shift)) in cases.iter().enumerate() {
+        let at = (k + 1) * CHUNK - shift;
+        bytes[at..at + s.len()].copy_from_slice(s);
+    }
+    // No final LF: the last line is unterminated.
+    bytes.extend_from_slice(b"tail Ecs.0013");
+    std::fs::write(d.join("big.log"), &bytes).unwrap();
+    let reference = grep_events(&d.join("big.log"));
+    // By hand: every shift of the three codes (9 + 19 + 9) and of the
+    // LF-framed one (11), the tail; no near miss.
+    assert_eq!(reference.len(), 9 + 19 + 9 + 11 + 1);
+
+    let (one, one_ev) = scan_events(d, &["--threads", "1", "big.log"]);
+    assert_eq!(one_ev, reference);
+    for threads in ["2", "3"] {
+        let (split, split_ev) = scan_events(
+            d,
+            &[
+                "--threads",
+                threads,
+                "--chunk-bytes",
+                "1000",
+                "--mmap-min-bytes",
+                "0",
+                "big.log",
+            ],
+        );
+        assert_eq!(split_ev, reference, "--threads {threads}");
+        assert_eq!(split, one, "--threads {threads}");
+    }
+    assert_eq!(one["lines"], count_lines(&bytes));
+    assert_eq!(one["bytes"], bytes.len() as u64);
+    // Split files beside whole ones (files in parallel, then chunks).
+    std::fs::write(d.join("small.log"), log_text(50)).unwrap();
+    let (one, one_ev) = scan_events(d, &["--threads", "1", "big.log", "small.log"]);
+    let (split, split_ev) = scan_events(
+        d,
+        &[
+            "--threads",
+            "2",
+            "--chunk-bytes",
+            "1000",
+            "--mmap-min-bytes",
+            "0",
+            "big.log",
+            "small.log",
+        ],
+    );
+    assert_eq!(split, one);
+    assert_eq!(split_ev, one_ev);
+}
