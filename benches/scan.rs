@@ -67,7 +67,7 @@ fn benches(c: &mut Criterion) {
         follow: false,
         progress: false,
         own_outputs: Vec::new(),
-        chunk_bytes: 16 << 20,
+        chunk_bytes: 4 << 20,
     };
     // The exact figures are those of a first run, so every iteration is
     // checked against it: a faster scan that counts differently fails.

@@ -138,7 +138,7 @@ pub struct ScanArgs {
     /// With more than one thread, a mapped plain file larger than this is
     /// split among the threads in chunks of this size (tests use tiny ones
     /// to put codes across split points).
-    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..), hide = true)]
+    #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..), hide = true)]
     pub chunk_bytes: u64,
 }
 

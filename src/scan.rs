@@ -687,8 +687,19 @@ impl Sink for FileSink<'_> {
     }
 }
 
-/// The progress bar on stderr: bytes read of the inputs' total size, rate
-/// and ETA. It stays hidden for the first moment, so quick scans print
+/// The size of a plain (uncompressed) file; `None` for a compressed one.
+fn plain_size(path: &Path) -> Option<u64> {
+    use std::io::Read;
+    let mut file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let mut head = [0u8; 4];
+    let n = file.read(&mut head).ok()?;
+    (source::Compression::detect(&head[..n]) == source::Compression::None).then_some(len)
+}
+
+/// The progress bar on stderr, in decompressed bytes (what the report
+/// counts): done of the inputs' total size with rate and ETA when the
+/// total is known (plain files), else done and rate. It stays hidden for the first moment, so quick scans print
 /// nothing.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
@@ -701,22 +712,29 @@ impl Progress {
         if !enabled {
             return Progress { bar: None };
         }
-        let total: u64 = inputs
+        // The total is known when every input is a plain file: its size.
+        // A compressed input's decompressed size is not (gzip's trailer
+        // holds it modulo 4 GiB, zstd's frames may omit it), nor stdin's:
+        // then the bar shows bytes done and the rate, and no made-up ETA.
+        let total: Option<u64> = inputs
             .iter()
-            .filter_map(|i| match i {
-                Input::File(p) => std::fs::metadata(Path::new(p)).ok().map(|m| m.len()),
+            .map(|i| match i {
+                Input::File(p) => plain_size(p),
                 Input::Stdin => None,
             })
             .sum();
         let bar = indicatif::ProgressBar::with_draw_target(
-            Some(total),
+            total,
             indicatif::ProgressDrawTarget::hidden(),
         );
+        let template = if total.is_some() {
+            "{spinner} [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}"
+        } else {
+            "{spinner} [{elapsed_precise}] {binary_bytes} {binary_bytes_per_sec}"
+        };
         bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
-            )
-            .expect("the progress template is valid"),
+            indicatif::ProgressStyle::with_template(template)
+                .expect("the progress template is valid"),
         );
         let shown = bar.clone();
         // Without a thread to spare, the bar stays hidden.
@@ -729,7 +747,7 @@ impl Progress {
         Progress { bar: Some(bar) }
     }
 
-    /// A callback that advances the bar by the raw bytes read.
+    /// A callback that advances the bar by the decompressed bytes searched.
     fn counter(&self) -> impl FnMut(u64) + Send + 'static {
         let bar = self.bar.clone();
         move |n| {

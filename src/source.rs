@@ -156,8 +156,8 @@ impl Compression {
 }
 
 /// Wraps a raw stream in the decompressor its magic bytes call for.
-/// `progress` is told how many raw (compressed) bytes are read, for the
-/// progress bar.
+/// `progress` is told how many decompressed bytes are delivered, for the
+/// progress bar (the size a report counts).
 ///
 /// Plain data is returned without an extra buffer, so the searcher reads
 /// straight into its own buffer: one copy from the page cache, not two.
@@ -165,10 +165,7 @@ pub fn decompressed<R: Read + Send + 'static>(
     raw: R,
     progress: impl FnMut(u64) + Send + 'static,
 ) -> io::Result<(Compression, Box<dyn Read + Send>)> {
-    let mut raw = Counted {
-        inner: raw,
-        progress,
-    };
+    let mut raw = raw;
     let mut head = [0u8; 4];
     let mut have = 0;
     // A pipe may deliver fewer bytes per read than are coming.
@@ -185,13 +182,22 @@ pub fn decompressed<R: Read + Send + 'static>(
     // The decompressors read in small pieces; give them a buffer.
     const DECODER_BUFFER: usize = 128 * 1024;
     let reader: Box<dyn Read + Send> = match compression {
-        Compression::None => Box::new(stream),
-        Compression::Gzip => pipelined(flate2::bufread::MultiGzDecoder::new(
-            BufReader::with_capacity(DECODER_BUFFER, stream),
-        )),
-        Compression::Zstd => pipelined(zstd::stream::read::Decoder::with_buffer(
-            BufReader::with_capacity(DECODER_BUFFER, stream),
-        )?),
+        Compression::None => Box::new(Counted {
+            inner: stream,
+            progress,
+        }),
+        Compression::Gzip => Box::new(Counted {
+            inner: pipelined(flate2::bufread::MultiGzDecoder::new(
+                BufReader::with_capacity(DECODER_BUFFER, stream),
+            )),
+            progress,
+        }),
+        Compression::Zstd => Box::new(Counted {
+            inner: pipelined(zstd::stream::read::Decoder::with_buffer(
+                BufReader::with_capacity(DECODER_BUFFER, stream),
+            )?),
+            progress,
+        }),
     };
     Ok((compression, reader))
 }
@@ -446,7 +452,7 @@ impl PlainMap {
     }
 }
 
-/// Counts the bytes read from the raw stream.
+/// Counts the bytes a stream delivers.
 struct Counted<R, F> {
     inner: R,
     progress: F,
@@ -567,10 +573,10 @@ mod tests {
         };
         let mut two = gz(b"first Ecs.0013\n");
         two.extend(gz(b"second\n"));
-        let (c, out, raw) = read_all(two.clone());
+        let (c, out, seen) = read_all(two.clone());
         assert_eq!(c, Compression::Gzip);
         assert_eq!(out, b"first Ecs.0013\nsecond\n");
-        assert_eq!(raw, two.len() as u64);
+        assert_eq!(seen, out.len() as u64, "progress in decompressed bytes");
 
         let mut z = zstd::encode_all(&b"one "[..], 1).unwrap();
         z.extend(zstd::encode_all(&b"two"[..], 1).unwrap());

@@ -554,3 +554,36 @@ fn a_file_split_among_threads_gives_every_code_once_with_its_offset_and_line() {
     assert_eq!(split, one);
     assert_eq!(split_ev, one_ev);
 }
+
+#[test]
+fn progress_counts_decompressed_bytes_without_a_made_up_eta() {
+    let script = require_tool(&["script"], "bsdutils");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Exactly 3 MiB of text, compressed to a small fraction of it.
+    let mut text = log_text(60_000);
+    text.truncate(3 << 20);
+    let z = zstd_cli(&text);
+    assert!(z.len() < 1 << 20);
+    std::fs::write(d.join("a.zst"), &z).unwrap();
+    // stderr on a terminal (script's pty); the input arrives in two parts
+    // a second apart, so the bar is drawn while the first is done.
+    let cmd = format!(
+        "(cat a.zst; sleep 1.5; cat a.zst) | {} scan --format json - > out.json",
+        bin_path().display()
+    );
+    let out = Command::new(script)
+        .current_dir(d)
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("3.00 MiB") || screen.contains("6.00 MiB"),
+        "decompressed bytes on the bar: {screen:?}"
+    );
+    assert!(!screen.contains("ETA"), "{screen:?}");
+    let r: Value = serde_json::from_slice(&std::fs::read(d.join("out.json")).unwrap()).unwrap();
+    assert_eq!(r["bytes"], 6u64 << 20);
+}
