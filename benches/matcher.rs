@@ -20,7 +20,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use faultline::catalog::CodeId;
 use faultline::matcher::{Found, Matcher, UnknownCode, is_word_byte};
-use faultline::search::{Position, Searcher, Sink};
+use faultline::search::{Flow, Position, Searcher, Sink};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -237,13 +237,17 @@ struct Counts {
 }
 
 impl Sink for Counts {
-    fn known(&mut self, id: CodeId, pos: Position) {
+    type Error = std::io::Error;
+
+    fn known(&mut self, id: CodeId, pos: Position) -> std::io::Result<Flow> {
         self.known[id as usize] += 1;
         self.last_line = pos.line;
+        Ok(Flow::Continue)
     }
-    fn unknown(&mut self, _: UnknownCode, pos: Position) {
+    fn unknown(&mut self, _: UnknownCode, pos: Position) -> std::io::Result<Flow> {
         self.unknown += 1;
         self.last_line = pos.line;
+        Ok(Flow::Continue)
     }
 }
 
@@ -344,7 +348,9 @@ fn benches(c: &mut Criterion) {
                 unknown: 0,
                 last_line: 0,
             };
-            let t = searcher.search_slice(&m, black_box(&log[..]), &mut sink);
+            let t = searcher
+                .search_slice(&m, black_box(&log[..]), &mut sink)
+                .unwrap();
             (t, sink.unknown)
         })
     });

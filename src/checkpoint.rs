@@ -115,13 +115,13 @@ pub struct Checkpoint {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
-    #[error("cannot use state directory {dir}: {source}")]
+    #[error("cannot use state directory {dir}")]
     Dir { dir: PathBuf, source: io::Error },
     #[error(
         "state directory {dir} is in use by another faultline (lock held on {lock}); give each agent its own --state-dir"
     )]
     Locked { dir: PathBuf, lock: PathBuf },
-    #[error("cannot read the checkpoint {path}: {source}")]
+    #[error("cannot read the checkpoint {path}")]
     Read { path: PathBuf, source: io::Error },
     #[error(
         "the checkpoint {path} is corrupt (line {line}, column {column}: {reason}); \
@@ -139,7 +139,7 @@ pub enum CheckpointError {
          use the faultline that wrote it, or start again with --reset-state"
     )]
     Version { path: PathBuf, found: u64 },
-    #[error("cannot save the checkpoint {path}: {source}")]
+    #[error("cannot save the checkpoint {path}")]
     Write { path: PathBuf, source: io::Error },
 }
 
@@ -263,6 +263,19 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chained_error_states_its_os_cause_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("plain");
+        fs::write(&file, b"x").unwrap();
+        // A directory under a regular file: ENOTDIR from the OS.
+        let e = CheckpointStore::open(&file.join("state")).err().unwrap();
+        let os = io::Error::from_raw_os_error(libc::ENOTDIR).to_string();
+        let shown = format!("{:#}", anyhow::Error::from(e));
+        assert_eq!(shown.matches(&os).count(), 1, "{shown}");
+        assert!(shown.starts_with("cannot use state directory"), "{shown}");
+    }
 
     fn sample() -> Checkpoint {
         Checkpoint {

@@ -2,28 +2,42 @@
 //! hit with what the vendor documents say about the code, and aggregates the
 //! hits by service and remedy category.
 //!
-//! The data flow, one module a step:
+//! Both commands run one data flow, a module a step; they differ only in
+//! where the bytes come from and where the results go:
 //!
 //! ```text
-//! sources (files, dirs, stdin, gzip/zstd) -> search (reads) -> matcher (finds)
-//!   -> aggregate (counts, enrichment) -> sinks (report, events)
+//! scan: input (files, dirs, stdin, gzip/zstd, memory maps), a thread per input
+//! tail: tail (files followed through rotation and truncation, stdin)
+//!          |
+//!          v
+//!   search (reads, decides codes across reads, positions)
+//!     -> matcher (finds codes)
+//!     -> pipeline (one sink: counts, events, latency, metrics)
+//!          |
+//!          v
+//! scan: aggregate (counts per thread, merged) -> sink::report (text or JSON)
+//! tail: window (per-window summaries and totals) -> sink::summaries (file,
+//!       stdout or HTTP), metrics (Prometheus); checkpoint (resume exactly)
 //! ```
 //!
-//! plus [`catalog`], what is known about each code. Matching, enrichment and
-//! aggregation are plain synchronous code; `tail` adds an async shell, and
-//! [`metrics`] and the HTTP summaries sink talk to alerting systems.
+//! plus [`catalog`], what is known about each code, and [`explain`], how an
+//! entry is shown. Matching, enrichment and aggregation are plain
+//! synchronous code; `tail` adds an async shell that takes its options,
+//! shutdown and catalog reloads from the caller. The library knows nothing
+//! of the command line, terminals or signals: the `faultline` binary's
+//! `cli` module turns flags into [`scan::Options`] and [`tail::Config`].
 
 pub mod aggregate;
 pub mod catalog;
 pub mod checkpoint;
-pub mod cli;
 pub mod explain;
+pub mod input;
 pub mod map_guard;
 pub mod matcher;
 pub mod metrics;
+pub mod pipeline;
 pub mod scan;
 pub mod search;
 pub mod sink;
-pub mod source;
 pub mod tail;
 pub mod window;

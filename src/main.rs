@@ -3,19 +3,20 @@
 //! 1 "found what you asked about" / problems found, 2 usage or fatal error).
 //! The only place that uses `anyhow`; a broken stdout pipe ends quietly.
 
+mod cli;
+
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use cli::{CatalogCommand, Cli, Command, ExplainArgs, ExportFormat, LogLevel, ReportFormat};
 use faultline::catalog::category::CategoryRules;
 use faultline::catalog::{self, Catalog, Entry, user};
-use faultline::cli::{
-    CatalogCommand, Cli, Command, ExplainArgs, ExportFormat, LogLevel, ReportFormat,
-};
 use faultline::explain;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    ignore_file_size_signal();
     let cli = Cli::parse();
     init_log(&cli);
     match run(cli) {
@@ -25,6 +26,17 @@ fn main() -> ExitCode {
             eprintln!("faultline: error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Under a file size limit (`ulimit -f`), a write past it raises SIGXFSZ,
+/// which kills by default: ignored, the write fails with EFBIG instead, and
+/// the output that hit the limit reports it (the summaries file retries).
+fn ignore_file_size_signal() {
+    // SAFETY: setting a standard signal's disposition to SIG_IGN, before
+    // any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
 
@@ -78,7 +90,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Scan(args) => {
             drop(out);
             let (catalog, _) = load_catalog(&cli.global.catalogs)?;
-            return faultline::scan::run(&catalog, &args, cli.global.quiet)
+            return cli::scan::run(&catalog, &args, cli.global.quiet)
                 .map(|o| ExitCode::from(o.exit_status()))
                 .map_err(Into::into);
         }
@@ -86,12 +98,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             drop(out);
             let (catalog, _) = load_catalog(&cli.global.catalogs)?;
             let files = cli.global.catalogs.clone();
-            let reload = Box::new(move || {
-                load_catalog(&files)
-                    .map(|(c, _)| c)
-                    .map_err(|e| format!("{e:#}"))
-            });
-            faultline::tail::run(catalog, &args, reload)?;
+            cli::tail::run(catalog, &args, move || load_catalog(&files).map(|(c, _)| c))?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Catalog(cmd) => catalog_command(&mut out, &cli.global.catalogs, cmd)?,

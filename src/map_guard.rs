@@ -17,8 +17,8 @@
 //! The handler only does async-signal-safe work: atomic loads and stores,
 //! `mmap` and `sigaction` (system calls).
 
-use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Once, OnceLock};
 
 /// Mappings that can be guarded at the same time (one per scan worker).
 pub const SLOTS: usize = 128;
@@ -43,8 +43,10 @@ static TABLE: [Slot; SLOTS] = [EMPTY; SLOTS];
 static PAGE: AtomicUsize = AtomicUsize::new(4096);
 static INSTALL: Once = Once::new();
 static INSTALLED: AtomicBool = AtomicBool::new(false);
-/// The SIGBUS disposition before ours, restored for faults not ours.
-static mut PREVIOUS: std::mem::MaybeUninit<libc::sigaction> = std::mem::MaybeUninit::uninit();
+/// The SIGBUS disposition before ours, restored for faults not ours. Set
+/// once, before the handler is installed; the handler only reads it (an
+/// atomic load of the cell's state, async-signal-safe).
+static PREVIOUS: OnceLock<libc::sigaction> = OnceLock::new();
 
 /// A registered mapping; unregisters on drop (drop it before unmapping).
 pub struct Guard {
@@ -88,19 +90,25 @@ impl Drop for Guard {
 
 fn install() {
     INSTALL.call_once(|| {
-        // SAFETY: sysconf and sigaction with valid arguments; PREVIOUS is
-        // written here once, before INSTALLED lets the handler use it.
+        // SAFETY: sysconf and sigaction with valid arguments; a zeroed
+        // `sigaction` is a valid value to be overwritten. The previous
+        // disposition is read and kept before ours is installed, so the
+        // handler always finds it.
         unsafe {
             let page = libc::sysconf(libc::_SC_PAGESIZE);
             if page > 0 {
                 PAGE.store(page as usize, Ordering::Relaxed);
             }
+            let mut previous: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(libc::SIGBUS, std::ptr::null(), &mut previous) != 0 {
+                return;
+            }
+            PREVIOUS.get_or_init(|| previous);
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = on_sigbus as *const () as usize;
             action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
             libc::sigemptyset(&mut action.sa_mask);
-            let previous = &raw mut PREVIOUS;
-            if libc::sigaction(libc::SIGBUS, &action, (*previous).as_mut_ptr()) == 0 {
+            if libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut()) == 0 {
                 INSTALLED.store(true, Ordering::Release);
             }
         }
@@ -138,9 +146,12 @@ extern "C" fn on_sigbus(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mu
     }
     // Not ours (or no way to fix it): the previous disposition takes the
     // fault when the instruction repeats.
-    // SAFETY: PREVIOUS was filled by the successful sigaction in install().
+    // SAFETY: sigaction with a valid disposition: the one read before ours
+    // was installed (always set by then), else the default.
     unsafe {
-        let previous = &raw const PREVIOUS;
-        libc::sigaction(libc::SIGBUS, (*previous).as_ptr(), std::ptr::null_mut());
+        let mut default: libc::sigaction = std::mem::zeroed();
+        default.sa_sigaction = libc::SIG_DFL;
+        let previous = PREVIOUS.get().unwrap_or(&default);
+        libc::sigaction(libc::SIGBUS, previous, std::ptr::null_mut());
     }
 }

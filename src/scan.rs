@@ -5,30 +5,32 @@
 //! shared index, then the chunks of large plain files (mapped and split in
 //! `chunk_bytes` pieces, [`SplitFile`]: a code across a split point belongs
 //! to the chunk it starts in), so one big file fills every core too. Each
-//! worker has its own [`Searcher`] (read buffer) and its own [`Counts`],
-//! so workers share nothing on the per-hit path; their counts are added up
-//! at the end. Events (`--events`) are rendered into a
-//! per-worker buffer and handed to the shared writer in blocks of whole
-//! lines, so lines of different files never interleave mid-line.
+//! worker has its own [`Searcher`] (read buffer) and its own [`Counts`], so
+//! workers share nothing on the per-hit path; their counts are added up at
+//! the end. Each hit goes through the [`crate::pipeline`] like `tail`'s:
+//! events (`--events`) are rendered into a per-worker buffer and handed to
+//! the shared writer in blocks of whole lines, so lines of different files
+//! never interleave mid-line. A failed events write ends the scan with an
+//! error.
 //!
 //! An input that cannot be opened or read is recorded in the report's
 //! `errors` and logged; the others are still scanned. Of an input that
 //! fails part-way (a corrupt archive), what was read before the failure is
-//! counted.
+//! counted. The files the run itself writes ([`Options::own_outputs`]) are
+//! never scanned.
 
 use crate::aggregate::Counts;
-use crate::catalog::{Catalog, Category, CodeId};
-use crate::cli::{ReportFormat, ScanArgs};
-use crate::matcher::{Matcher, MatcherError, UnknownCode};
-use crate::search::{Position, Searcher, Sink};
-use crate::sink::events::{self, EventFormat};
+use crate::catalog::{Catalog, Category};
+use crate::input::{self, Input, InputError};
+use crate::matcher::{Matcher, MatcherError};
+use crate::pipeline::{self, HitError, Hits, InputEvents};
+use crate::search::Searcher;
+use crate::sink::events::{self, EventWriter};
 use crate::sink::report::Report;
-use crate::source::{self, Input, InputError};
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Why a scan could not run at all (per-input problems are not errors).
@@ -40,9 +42,9 @@ pub enum ScanError {
     NoInput,
     #[error(transparent)]
     Matcher(#[from] MatcherError),
-    #[error("cannot write events to {path}: {source}")]
+    #[error("cannot write events to {path}")]
     Events { path: PathBuf, source: io::Error },
-    #[error("writing the report: {0}")]
+    #[error("writing the report")]
     Output(#[source] io::Error),
 }
 
@@ -69,109 +71,6 @@ impl ScanOutcome {
     }
 }
 
-/// Runs `scan` as the command line asks and prints the report on stdout.
-pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcome, ScanError> {
-    let mut paths = args.paths.clone();
-    if paths.is_empty() {
-        if io::stdin().is_terminal() {
-            return Err(ScanError::NoInput);
-        }
-        paths.push(PathBuf::from("-"));
-    }
-    let events_to_stdout = args.events.as_ref().is_some_and(|p| p.as_os_str() == "-");
-    // With `--events -` stdout is the events stream: the report goes to
-    // stderr (or nowhere with -q), so its format follows stderr.
-    let report_is_terminal = if events_to_stdout {
-        io::stderr().is_terminal()
-    } else {
-        io::stdout().is_terminal()
-    };
-    let format = args.format.unwrap_or(if report_is_terminal {
-        ReportFormat::Text
-    } else {
-        ReportFormat::Json
-    });
-    // Our own output files, by identity: never scanned, whatever name or
-    // link they are reached by.
-    let mut own_outputs = Vec::new();
-    let events: Option<Box<dyn Write + Send>> = match &args.events {
-        None => None,
-        Some(_) if events_to_stdout => {
-            own_outputs.extend(FileId::of_fd(1));
-            Some(Box::new(io::stdout()))
-        }
-        Some(p) => {
-            let file = File::create(p).map_err(|source| ScanError::Events {
-                path: p.clone(),
-                source,
-            })?;
-            own_outputs.extend(file.metadata().ok().map(|m| FileId::of(&m)));
-            Some(Box::new(file))
-        }
-    };
-    if !events_to_stdout {
-        own_outputs.extend(FileId::of_fd(1));
-    }
-    let threads = args.threads.map(usize::from).unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(usize::from(crate::cli::MAX_THREADS))
-    });
-    let options = Options {
-        threads,
-        buffer_bytes: args.buffer_bytes,
-        mmap_min_bytes: (!args.no_mmap).then_some(args.mmap_min_bytes),
-        follow: args.follow,
-        progress: !quiet && io::stderr().is_terminal(),
-        own_outputs,
-        chunk_bytes: usize::try_from(args.chunk_bytes).unwrap_or(usize::MAX),
-    };
-    let mut outcome = scan(catalog, &paths, &options, events)?;
-    for e in &outcome.report.errors {
-        log::error!("{}: {}", e.path, e.error);
-    }
-    outcome.failed_categories = args
-        .fail_on
-        .iter()
-        .copied()
-        .filter(|c| outcome.report.by_category.get(c).is_some_and(|&n| n > 0))
-        .collect();
-    if events_to_stdout {
-        if !quiet {
-            let stderr = io::stderr();
-            write_report(&outcome.report, format, catalog, args.top, stderr.lock())?;
-        }
-    } else {
-        let stdout = io::stdout();
-        write_report(&outcome.report, format, catalog, args.top, stdout.lock())?;
-    }
-    if !outcome.failed_categories.is_empty() {
-        let names: Vec<&str> = outcome
-            .failed_categories
-            .iter()
-            .map(|c| c.as_str())
-            .collect();
-        log::warn!("hits in --fail-on categories: {}", names.join(", "));
-    }
-    Ok(outcome)
-}
-
-fn write_report(
-    report: &Report,
-    format: ReportFormat,
-    catalog: &Catalog,
-    top: usize,
-    out: impl Write,
-) -> Result<(), ScanError> {
-    let mut out = BufWriter::new(out);
-    match format {
-        ReportFormat::Json => report.write_json(&mut out),
-        ReportFormat::Text => report.write_text(&mut out, catalog, top),
-    }
-    .and_then(|()| out.flush())
-    .map_err(ScanError::Output)
-}
-
 /// A file's identity (device and inode): the same file under any name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FileId {
@@ -190,7 +89,7 @@ impl FileId {
 
     /// The regular file behind a descriptor (stdout redirected to a file);
     /// `None` for pipes, terminals and the like.
-    fn of_fd(fd: i32) -> Option<FileId> {
+    pub fn of_fd(fd: i32) -> Option<FileId> {
         let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
         // SAFETY: fstat writes a `stat` into the buffer on success only.
         if unsafe { libc::fstat(fd, st.as_mut_ptr()) } != 0 {
@@ -208,11 +107,18 @@ impl FileId {
 /// How to scan, independent of the command line.
 #[derive(Clone, Debug)]
 pub struct Options {
+    /// Inputs (and chunks of large files) searched at the same time (at
+    /// least 1). If the system refuses threads, the scan goes on with those
+    /// it got.
     pub threads: usize,
+    /// Fresh bytes per read of a streamed input.
     pub buffer_bytes: usize,
     /// Plain files at least this large are memory-mapped; `None`: never.
     pub mmap_min_bytes: Option<u64>,
+    /// Follow symbolic links while walking directories.
     pub follow: bool,
+    /// Show a progress bar on stderr (the caller knows whether it is a
+    /// terminal).
     pub progress: bool,
     /// Files this run writes (the events file, a redirected stdout): never
     /// scanned, in directory walks or given by name.
@@ -230,8 +136,8 @@ pub fn scan(
     events: Option<Box<dyn Write + Send>>,
 ) -> Result<ScanOutcome, ScanError> {
     let started = Instant::now();
-    let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?;
-    let discovered = source::discover(paths, options.follow);
+    let matcher = pipeline::catalog_matcher(catalog)?;
+    let discovered = input::discover(paths, options.follow);
     let mut inputs = discovered.inputs;
     if !options.own_outputs.is_empty() {
         inputs.retain(|input| match input {
@@ -240,47 +146,42 @@ pub fn scan(
             Input::Stdin => true,
         });
     }
-    let progress = Progress::new(options.progress, &inputs);
+    let progress = ProgressBar::new(options.progress, &inputs);
     let split = if options.threads > 1 {
         split_large(&mut inputs, options)
     } else {
         Vec::new()
     };
     let chunks: usize = split.iter().map(|f| f.chunks).sum();
-    let shared = Shared {
+    let pool = Workers {
         matcher: &matcher,
         inputs: &inputs,
         split: &split,
         next: AtomicUsize::new(0),
-        events: events.map(|w| EventsOut {
-            writer: Mutex::new(w),
-            failed: AtomicBool::new(false),
-            error: Mutex::new(None),
-            format: EventFormat::new(catalog),
-        }),
+        events: events.map(|w| EventWriter::new(catalog, w)),
         progress: &progress,
         buffer_bytes: options.buffer_bytes,
         mmap_min_bytes: options.mmap_min_bytes,
         codes: catalog.len(),
     };
     let workers = options.threads.clamp(1, (inputs.len() + chunks).max(1));
-    let results: Vec<WorkerResult> = std::thread::scope(|s| {
+    let mut results: Vec<WorkerResult> = std::thread::scope(|s| {
         // The calling thread is one of the workers; if the system refuses
         // threads, the scan goes on with those it got.
         let mut handles = Vec::with_capacity(workers - 1);
         for _ in 1..workers {
             match std::thread::Builder::new()
                 .name("scan".into())
-                .spawn_scoped(s, || shared.work())
+                .spawn_scoped(s, || pool.work())
             {
                 Ok(h) => handles.push(h),
                 Err(e) => {
-                    source::threads_refused(&e);
+                    input::threads_refused(&e);
                     break;
                 }
             }
         }
-        let mut results = vec![shared.work()];
+        let mut results = vec![pool.work()];
         results.extend(
             handles
                 .into_iter()
@@ -289,17 +190,11 @@ pub fn scan(
         results
     });
     progress.finish();
-    if let Some(ev) = &shared.events {
-        let mut w = ev.writer.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = w.flush() {
-            ev.fail(e);
-        }
-        if let Some(e) = ev.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            return Err(ScanError::Events {
-                path: PathBuf::from("--events"),
-                source: e,
-            });
-        }
+    if let Some(e) = results.iter_mut().find_map(|r| r.events_error.take()) {
+        return Err(ScanError::Events {
+            path: PathBuf::from("--events"),
+            source: e,
+        });
     }
 
     let mut total = WorkerResult::new(catalog.len());
@@ -332,47 +227,18 @@ pub fn scan(
 }
 
 /// What the workers share; everything mutable in it is behind an atomic or
-/// a mutex that is taken once per input or per block of events.
-struct Shared<'a> {
+/// a mutex that is taken once per input, chunk or block of events.
+struct Workers<'a> {
     matcher: &'a Matcher,
     inputs: &'a [Input],
     /// Large files whose chunks the workers take once `inputs` are taken.
     split: &'a [SplitFile],
     next: AtomicUsize,
-    events: Option<EventsOut>,
-    progress: &'a Progress,
+    events: Option<EventWriter>,
+    progress: &'a ProgressBar,
     buffer_bytes: usize,
     mmap_min_bytes: Option<u64>,
     codes: usize,
-}
-
-struct EventsOut {
-    writer: Mutex<Box<dyn Write + Send>>,
-    /// Set when writing failed; workers stop rendering events then.
-    failed: AtomicBool,
-    error: Mutex<Option<io::Error>>,
-    format: EventFormat,
-}
-
-impl EventsOut {
-    fn write(&self, block: &[u8]) {
-        if block.is_empty() || self.failed.load(Ordering::Relaxed) {
-            return;
-        }
-        let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = w.write_all(block) {
-            drop(w);
-            self.fail(e);
-        }
-    }
-
-    fn fail(&self, e: io::Error) {
-        self.failed.store(true, Ordering::Relaxed);
-        self.error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_or_insert(e);
-    }
 }
 
 struct WorkerResult {
@@ -381,6 +247,8 @@ struct WorkerResult {
     bytes: u64,
     lines: u64,
     errors: Vec<InputError>,
+    /// Why events could not be written; the worker stopped there.
+    events_error: Option<io::Error>,
 }
 
 impl WorkerResult {
@@ -391,6 +259,7 @@ impl WorkerResult {
             bytes: 0,
             lines: 0,
             errors: Vec::new(),
+            events_error: None,
         }
     }
 }
@@ -398,20 +267,27 @@ impl WorkerResult {
 /// Events are handed to the shared writer in blocks of about this size.
 const EVENT_BLOCK_BYTES: usize = 64 * 1024;
 
-impl Shared<'_> {
+impl Workers<'_> {
     fn work(&self) -> WorkerResult {
         let mut result = WorkerResult::new(self.codes);
         let mut searcher = Searcher::new(self.buffer_bytes);
         let mut events_buf = Vec::new();
+        let mut name_json = String::new();
         loop {
+            if self.events_failed() {
+                return result;
+            }
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(input) = self.inputs.get(i) else {
                 break;
             };
             let name = input.name();
+            if self.events.is_some() {
+                name_json = events::json(&name);
+            }
             let mut progress = self.progress.counter();
             let mapped = match (input, self.mmap_min_bytes) {
-                (Input::File(path), Some(min)) => source::map_plain(path, min),
+                (Input::File(path), Some(min)) => input::map_plain(path, min),
                 _ => Ok(None),
             };
             let map = match mapped {
@@ -421,66 +297,35 @@ impl Shared<'_> {
                     continue;
                 }
             };
-            if let Some(map) = map {
-                let events = self
-                    .events
-                    .as_ref()
-                    .filter(|e| !e.failed.load(Ordering::Relaxed));
-                let mut sink = FileSink {
-                    counts: &mut result.counts,
-                    events: events.map(|out| FileEvents {
-                        out,
-                        source: events::json(&name),
-                        buf: &mut events_buf,
-                        matcher: self.matcher,
-                    }),
-                };
-                let totals = map.search(&searcher, self.matcher, &mut sink, &mut progress);
-                if let Some(ev) = &mut sink.events {
-                    ev.out.write(ev.buf);
-                    ev.buf.clear();
-                }
-                if map.changed() {
-                    result.errors.push(changed(&name));
-                }
-                result.files += 1;
-                result.bytes += totals.bytes;
-                result.lines += totals.lines;
-                continue;
-            }
-            let reader = match source::open(input, progress) {
-                Ok((_, r)) => r,
-                Err(e) => {
-                    result.errors.push(InputError::new(name, &e));
-                    continue;
+            let mut sink =
+                Hits::new(&mut result.counts, self.matcher).with_events(self.events.as_ref().map(
+                    |w| InputEvents::in_blocks(w, &name_json, &mut events_buf, EVENT_BLOCK_BYTES),
+                ));
+            let searched = if let Some(map) = &map {
+                map.search(&searcher, self.matcher, &mut sink, &mut progress)
+            } else {
+                match input::open(input, progress) {
+                    Ok((_, reader)) => {
+                        searcher.reset();
+                        searcher.search_reader(self.matcher, reader, &mut sink)
+                    }
+                    Err(e) => {
+                        result.errors.push(InputError::new(name, &e));
+                        continue;
+                    }
                 }
             };
-            let events = self
-                .events
-                .as_ref()
-                .filter(|e| !e.failed.load(Ordering::Relaxed));
-            let mut sink = FileSink {
-                counts: &mut result.counts,
-                events: events.map(|out| FileEvents {
-                    out,
-                    source: events::json(&name),
-                    buf: &mut events_buf,
-                    matcher: self.matcher,
-                }),
-            };
-            searcher.reset();
-            let outcome = searcher.search_reader(self.matcher, reader, &mut sink);
-            if let Some(ev) = &mut sink.events {
-                ev.out.write(ev.buf);
-                ev.buf.clear();
-            }
-            match outcome {
+            let searched = searched.and_then(|t| sink.finish().map(|_| t));
+            match searched {
                 Ok(totals) => {
                     result.files += 1;
                     result.bytes += totals.bytes;
                     result.lines += totals.lines;
+                    if map.as_ref().is_some_and(|m| m.changed()) {
+                        result.errors.push(changed(&name));
+                    }
                 }
-                Err(e) => {
+                Err(HitError::Input(e)) => {
                     // What was decoded before the failure is counted; an
                     // input that failed before its first byte was not read
                     // (and alone makes the exit status 2).
@@ -490,20 +335,44 @@ impl Shared<'_> {
                     result.bytes += totals.bytes;
                     result.lines += totals.lines;
                     result.errors.push(InputError::new(name, &e));
+                    // Its events so far are written like any others.
+                    if let Some(w) = &self.events
+                        && let Err(e) = w.write_block(&events_buf)
+                    {
+                        result.events_error = Some(e);
+                    }
+                    events_buf.clear();
                 }
+                Err(HitError::Events(e)) => {
+                    result.events_error = Some(e);
+                }
+            }
+            if result.events_error.is_some() {
+                return result;
             }
         }
         // Then chunks of the large files, filling every worker to the end.
         for file in self.split {
             loop {
+                if self.events_failed() {
+                    return result;
+                }
                 let k = file.next.fetch_add(1, Ordering::Relaxed);
                 if k >= file.chunks {
                     break;
                 }
                 self.search_chunk(file, k, &searcher, &mut result, &mut events_buf);
+                if result.events_error.is_some() {
+                    return result;
+                }
             }
         }
         result
+    }
+
+    /// Another worker could not write events: the scan has failed.
+    fn events_failed(&self) -> bool {
+        self.events.as_ref().is_some_and(|w| w.is_closed())
     }
 
     /// Searches chunk `k` of `file`: the codes that start in it, with line
@@ -519,24 +388,18 @@ impl Shared<'_> {
         let range = file.range(k);
         let lf = file.lf(k);
         let before: u64 = (0..k).map(|j| file.lf(j)).sum();
-        let events = self
-            .events
-            .as_ref()
-            .filter(|e| !e.failed.load(Ordering::Relaxed));
-        let mut sink = FileSink {
-            counts: &mut result.counts,
-            events: events.map(|out| FileEvents {
-                out,
-                source: events::json(&file.name),
-                buf: events_buf,
-                matcher: self.matcher,
-            }),
-        };
+        let mut sink =
+            Hits::new(&mut result.counts, self.matcher).with_events(self.events.as_ref().map(
+                |w| InputEvents::in_blocks(w, &file.name_json, events_buf, EVENT_BLOCK_BYTES),
+            ));
         let bytes = file.map.bytes();
-        searcher.search_range(self.matcher, bytes, range.clone(), before, &mut sink);
-        if let Some(ev) = &mut sink.events {
-            ev.out.write(ev.buf);
-            ev.buf.clear();
+        let searched = searcher
+            .search_range(self.matcher, bytes, range.clone(), before, &mut sink)
+            .and_then(|_| sink.finish());
+        if let Err(e) = searched {
+            // A chunk in memory has no read to fail: only events can.
+            result.events_error = Some(e.into());
+            return;
         }
         file.map.release(range.clone());
         (self.progress.counter())(range.len() as u64);
@@ -557,7 +420,9 @@ impl Shared<'_> {
 /// A large plain file split among the workers in chunks of `chunk_bytes`.
 struct SplitFile {
     name: String,
-    map: source::PlainMap,
+    /// `name` as a JSON string, for events.
+    name_json: String,
+    map: input::PlainMap,
     chunk_bytes: usize,
     chunks: usize,
     /// The next chunk to take.
@@ -606,12 +471,14 @@ fn split_large(inputs: &mut Vec<Input>, options: &Options) -> Vec<SplitFile> {
         if !large {
             return true;
         }
-        let Ok(Some(map)) = source::map_plain(path, min) else {
+        let Ok(Some(map)) = input::map_plain(path, min) else {
             return true;
         };
         let chunks = map.bytes().len().div_ceil(chunk_bytes);
+        let name = input.name();
         split.push(SplitFile {
-            name: input.name(),
+            name_json: events::json(&name),
+            name,
             map,
             chunk_bytes,
             chunks,
@@ -633,60 +500,6 @@ fn changed(name: &str) -> InputError {
     }
 }
 
-/// The sink of one input: counts every hit, and renders events if asked.
-struct FileSink<'a> {
-    counts: &'a mut Counts,
-    events: Option<FileEvents<'a>>,
-}
-
-struct FileEvents<'a> {
-    out: &'a EventsOut,
-    /// The input's name as a JSON string.
-    source: String,
-    buf: &'a mut Vec<u8>,
-    matcher: &'a Matcher,
-}
-
-impl FileEvents<'_> {
-    fn maybe_flush(&mut self) {
-        if self.buf.len() >= EVENT_BLOCK_BYTES {
-            self.out.write(self.buf);
-            self.buf.clear();
-        }
-    }
-}
-
-impl Sink for FileSink<'_> {
-    #[inline]
-    fn known(&mut self, id: CodeId, pos: Position) {
-        self.counts.add_known(id);
-        if let Some(ev) = &mut self.events {
-            ev.out
-                .format
-                .known(ev.buf, &ev.source, pos.offset, pos.line, id, None);
-            ev.maybe_flush();
-        }
-    }
-
-    #[inline]
-    fn unknown(&mut self, code: UnknownCode, pos: Position) {
-        self.counts.add_unknown(code);
-        if let Some(ev) = &mut self.events {
-            let prefix = ev.matcher.prefix(code.prefix);
-            ev.out.format.unknown(
-                ev.buf,
-                &ev.source,
-                pos.offset,
-                pos.line,
-                prefix,
-                code.number,
-                None,
-            );
-            ev.maybe_flush();
-        }
-    }
-}
-
 /// The size of a plain (uncompressed) file; `None` for a compressed one.
 fn plain_size(path: &Path) -> Option<u64> {
     use std::io::Read;
@@ -694,23 +507,23 @@ fn plain_size(path: &Path) -> Option<u64> {
     let len = file.metadata().ok()?.len();
     let mut head = [0u8; 4];
     let n = file.read(&mut head).ok()?;
-    (source::Compression::detect(&head[..n]) == source::Compression::None).then_some(len)
+    (input::Compression::detect(&head[..n]) == input::Compression::None).then_some(len)
 }
 
 /// The progress bar on stderr, in decompressed bytes (what the report
 /// counts): done of the inputs' total size with rate and ETA when the
-/// total is known (plain files), else done and rate. It stays hidden for the first moment, so quick scans print
-/// nothing.
-struct Progress {
+/// total is known (plain files), else done and rate. It stays hidden for
+/// the first moment, so quick scans print nothing.
+struct ProgressBar {
     bar: Option<indicatif::ProgressBar>,
 }
 
-impl Progress {
+impl ProgressBar {
     const DELAY: Duration = Duration::from_millis(300);
 
-    fn new(enabled: bool, inputs: &[Input]) -> Progress {
+    fn new(enabled: bool, inputs: &[Input]) -> ProgressBar {
         if !enabled {
-            return Progress { bar: None };
+            return ProgressBar { bar: None };
         }
         // The total is known when every input is a plain file: its size.
         // A compressed input's decompressed size is not (gzip's trailer
@@ -744,7 +557,7 @@ impl Progress {
                 shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             }
         });
-        Progress { bar: Some(bar) }
+        ProgressBar { bar: Some(bar) }
     }
 
     /// A callback that advances the bar by the decompressed bytes searched.

@@ -17,7 +17,7 @@
 //!   next byte may be a digit or a letter. [`Searcher::read_available`]
 //!   leaves it for the next bytes; [`Searcher::finish`] (end of input)
 //!   decides it. [`Searcher::search_reader`] does both.
-//! - [`Totals::lines`] counts LF-terminated lines plus a final unterminated
+//! - [`StreamTotals::lines`] counts LF-terminated lines plus a final unterminated
 //!   line; the latter only once the stream is finished.
 //!
 //! # Costs
@@ -31,7 +31,8 @@
 //!   the matcher's scan and one SIMD newline count (`bytecount`) over the
 //!   fresh bytes; per hit a newline count over the bytes since the previous
 //!   hit. No allocation after the first refill. [`Sink`] methods get `Copy`
-//!   values.
+//!   values; a sink's [`Flow::Stop`] or error takes effect at the end of the
+//!   window being scanned.
 
 use crate::catalog::CodeId;
 use crate::matcher::{Found, Matcher, UnknownCode};
@@ -50,32 +51,57 @@ pub struct Position {
     pub line: u64,
 }
 
-/// Receives what a [`Searcher`] finds. Push style, in the spirit of
-/// ripgrep's `grep-searcher` sink: every method has a no-op default, so a
-/// sink implements only what it needs.
+/// What a [`Sink`] tells the searcher after a hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on searching.
+    Continue,
+    /// Stop: the sink wants no more hits of this stream.
+    Stop,
+}
+
+/// Receives what a [`Searcher`] finds. Push style, as ripgrep's
+/// `grep-searcher` sink: every method has a default that asks for more, so
+/// a sink implements only what it needs, and each returns whether the
+/// search goes on ([`Flow`]) or fails (`Err`, for instance an output that
+/// cannot be written).
+///
+/// A stop or an error ends the search call at the end of the window being
+/// scanned (at most the searcher's buffer size later; the matcher's scan is
+/// not interrupted); no callback is made after it. The stream is then over:
+/// the streaming searcher is reset.
+///
+/// The searcher's own read errors reach the caller as `Self::Error` too,
+/// through `From<io::Error>`.
 pub trait Sink {
+    type Error: From<io::Error>;
+
     /// A catalog code (the id the matcher gave it).
-    fn known(&mut self, id: CodeId, pos: Position) {
+    fn known(&mut self, id: CodeId, pos: Position) -> Result<Flow, Self::Error> {
         let _ = (id, pos);
+        Ok(Flow::Continue)
     }
     /// A code of a known prefix whose number is not in the catalog.
-    fn unknown(&mut self, code: UnknownCode, pos: Position) {
+    fn unknown(&mut self, code: UnknownCode, pos: Position) -> Result<Flow, Self::Error> {
         let _ = (code, pos);
+        Ok(Flow::Continue)
     }
 }
 
 impl<S: Sink + ?Sized> Sink for &mut S {
-    fn known(&mut self, id: CodeId, pos: Position) {
+    type Error = S::Error;
+
+    fn known(&mut self, id: CodeId, pos: Position) -> Result<Flow, Self::Error> {
         (**self).known(id, pos)
     }
-    fn unknown(&mut self, code: UnknownCode, pos: Position) {
+    fn unknown(&mut self, code: UnknownCode, pos: Position) -> Result<Flow, Self::Error> {
         (**self).unknown(code, pos)
     }
 }
 
 /// Size of a stream.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
+pub struct StreamTotals {
     /// Bytes of the stream (from its start, also when it was resumed).
     pub bytes: u64,
     /// LF-terminated lines, plus a final unterminated line once finished.
@@ -160,57 +186,67 @@ impl Searcher {
     /// resumed one after [`Searcher::resume`]) and leaves the searcher reset.
     /// On a read error the stream is not finished: what was read before the
     /// error has been reported, and [`Searcher::resume_point`] tells where
-    /// to continue (or call [`Searcher::reset`]).
+    /// to continue (or call [`Searcher::reset`]). When the sink stops, the
+    /// totals are those of what was read until then.
     pub fn search_reader<R: Read, S: Sink>(
         &mut self,
         m: &Matcher,
         mut rdr: R,
         sink: &mut S,
-    ) -> io::Result<Totals> {
+    ) -> Result<StreamTotals, S::Error> {
         while self.fill(m, &mut rdr)? > 0 {
-            self.scan(m, sink, false);
+            if self.scan(m, sink, false)? == Flow::Stop {
+                let t = self.totals();
+                self.reset();
+                return Ok(t);
+            }
         }
-        Ok(self.finish(m, sink))
+        self.finish(m, sink)
     }
 
     /// Tail mode: reads what `rdr` has now (until `read` returns 0 or fails
     /// with `WouldBlock`) and reports every code that is decided. A code at
     /// the end of what was read waits for the next bytes or
-    /// [`Searcher::finish`]. Returns the number of bytes read. On an error,
-    /// what was read before it is searched and the state stays consistent:
-    /// calling again continues.
+    /// [`Searcher::finish`]. Returns the number of bytes read. On a read
+    /// error, what was read before it is searched and the state stays
+    /// consistent: calling again continues. When the sink stops or fails,
+    /// the stream is over (the searcher is reset).
     pub fn read_available<R: Read, S: Sink>(
         &mut self,
         m: &Matcher,
         mut rdr: R,
         sink: &mut S,
-    ) -> io::Result<u64> {
+    ) -> Result<u64, S::Error> {
         let mut total = 0u64;
         loop {
             let n = match self.fill(m, &mut rdr) {
                 Ok(n) => n,
                 // A non-blocking reader with nothing more now: same as 0.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             };
             if n == 0 {
                 return Ok(total);
             }
             total += n as u64;
-            self.scan(m, sink, false);
+            if self.scan(m, sink, false)? == Flow::Stop {
+                self.reset();
+                return Ok(total);
+            }
         }
     }
 
     /// End of input: decides and reports the codes still waiting, returns
-    /// the totals of the stream and resets the searcher for a new stream.
-    pub fn finish<S: Sink>(&mut self, m: &Matcher, sink: &mut S) -> Totals {
-        self.scan(m, sink, true);
+    /// the totals of the stream and resets the searcher for a new stream
+    /// (also when the sink stops or fails).
+    pub fn finish<S: Sink>(&mut self, m: &Matcher, sink: &mut S) -> Result<StreamTotals, S::Error> {
+        let flow = self.scan(m, sink, true);
         let mut t = self.totals();
         if self.len > 0 && self.buf[self.len - 1] != b'\n' {
             t.lines += 1;
         }
         self.reset();
-        t
+        flow.map(|_| t)
     }
 
     /// Searches a complete input that is already in memory (a memory map, a
@@ -218,7 +254,12 @@ impl Searcher {
     /// [`Searcher::search_reader`] over those bytes. Works in windows of the
     /// buffer size so that the newline count and the match scan share the
     /// cache. Independent of (and leaves alone) the streaming state.
-    pub fn search_slice<S: Sink>(&self, m: &Matcher, bytes: &[u8], sink: &mut S) -> Totals {
+    pub fn search_slice<S: Sink>(
+        &self,
+        m: &Matcher,
+        bytes: &[u8],
+        sink: &mut S,
+    ) -> Result<StreamTotals, S::Error> {
         self.search_slice_stepped(m, bytes, sink, &mut |_| {})
     }
 
@@ -226,14 +267,15 @@ impl Searcher {
     /// leading bytes of `bytes` the search will not look at again (all but
     /// the byte before an undecided code). A memory-mapped input uses it to
     /// report progress and to drop the pages behind it, so the resident
-    /// memory stays at a window whatever the size of the file.
+    /// memory stays at a window whatever the size of the file. When the
+    /// sink stops, the totals are those of the windows searched.
     pub fn search_slice_stepped<S: Sink>(
         &self,
         m: &Matcher,
         bytes: &[u8],
         sink: &mut S,
         done: &mut dyn FnMut(usize),
-    ) -> Totals {
+    ) -> Result<StreamTotals, S::Error> {
         let mut lines = 0u64;
         let mut start = 0usize;
         let mut end = 0usize;
@@ -241,7 +283,8 @@ impl Searcher {
             let counted = end;
             end = end.saturating_add(self.fresh).min(bytes.len());
             let hay = &bytes[..end];
-            start = scan_window(
+            let flow;
+            (start, flow) = scan_window(
                 m,
                 hay,
                 start,
@@ -251,15 +294,21 @@ impl Searcher {
                 counted,
                 sink,
             );
+            if flow? == Flow::Stop {
+                return Ok(StreamTotals {
+                    bytes: end as u64,
+                    lines,
+                });
+            }
             done(start.saturating_sub(1));
         }
         if bytes.last().is_some_and(|&b| b != b'\n') {
             lines += 1;
         }
-        Totals {
+        Ok(StreamTotals {
             bytes: bytes.len() as u64,
             lines,
-        }
+        })
     }
 
     /// Searches one chunk of a complete input in memory, for a file split
@@ -270,7 +319,8 @@ impl Searcher {
     /// past the end (to decide a code across the split point), so chunks
     /// that tile `bytes` report every code once, as
     /// [`Searcher::search_slice`] over the whole does. Lines are not
-    /// totalled here: the caller has the chunk's LF count.
+    /// totalled here: the caller has the chunk's LF count. Returns what the
+    /// sink said last (a stop or an error ends the chunk's search).
     pub fn search_range<S: Sink>(
         &self,
         m: &Matcher,
@@ -278,7 +328,7 @@ impl Searcher {
         range: std::ops::Range<usize>,
         lf_before: u64,
         sink: &mut S,
-    ) {
+    ) -> Result<Flow, S::Error> {
         let from = range.start.saturating_sub(1);
         let to = range
             .end
@@ -296,7 +346,8 @@ impl Searcher {
             let counted = end;
             end = end.saturating_add(self.fresh).min(hay.len());
             let last = end == hay.len() && to == bytes.len();
-            start = scan_window(
+            let flow;
+            (start, flow) = scan_window(
                 m,
                 &hay[..end],
                 start,
@@ -306,13 +357,17 @@ impl Searcher {
                 counted,
                 &mut sink,
             );
+            if flow? == Flow::Stop {
+                return Ok(Flow::Stop);
+            }
         }
+        Ok(Flow::Continue)
     }
 
     /// Bytes read so far in this stream (from its start) and LF-terminated
     /// lines among them.
-    pub fn totals(&self) -> Totals {
-        Totals {
+    pub fn totals(&self) -> StreamTotals {
+        StreamTotals {
             bytes: self.base + self.len as u64,
             lines: self.lines + self.count_lf(self.counted, self.len),
         }
@@ -391,11 +446,11 @@ impl Searcher {
     }
 
     /// Runs the matcher over the undecided bytes, reports what it decides,
-    /// and counts the LFs of the buffer.
-    fn scan<S: Sink>(&mut self, m: &Matcher, sink: &mut S, at_eof: bool) {
+    /// and counts the LFs of the buffer; returns what the sink said.
+    fn scan<S: Sink>(&mut self, m: &Matcher, sink: &mut S, at_eof: bool) -> Result<Flow, S::Error> {
         let hay = &self.buf[..self.len];
         let mut lines = self.lines;
-        let decided = scan_window(
+        let (decided, flow) = scan_window(
             m,
             hay,
             self.start,
@@ -408,6 +463,7 @@ impl Searcher {
         self.lines = lines;
         self.counted = self.len;
         self.start = decided;
+        flow
     }
 }
 
@@ -419,16 +475,22 @@ struct StartsBefore<'a, S> {
 }
 
 impl<S: Sink> Sink for StartsBefore<'_, S> {
+    type Error = S::Error;
+
     #[inline]
-    fn known(&mut self, id: CodeId, pos: Position) {
+    fn known(&mut self, id: CodeId, pos: Position) -> Result<Flow, S::Error> {
         if pos.offset < self.end {
             self.inner.known(id, pos)
+        } else {
+            Ok(Flow::Continue)
         }
     }
     #[inline]
-    fn unknown(&mut self, code: UnknownCode, pos: Position) {
+    fn unknown(&mut self, code: UnknownCode, pos: Position) -> Result<Flow, S::Error> {
         if pos.offset < self.end {
             self.inner.unknown(code, pos)
+        } else {
+            Ok(Flow::Continue)
         }
     }
 }
@@ -436,7 +498,9 @@ impl<S: Sink> Sink for StartsBefore<'_, S> {
 /// Scans `hay[start..]` and reports hits with positions. On entry `*lines`
 /// is the number of LFs before `hay[counted]` (stream offset
 /// `base + counted`); on return, before `hay.len()`. Returns the first
-/// undecided index.
+/// undecided index and what the sink said last: after a stop or an error
+/// the rest of the window's hits are not reported (and `*lines` is then
+/// meaningless, the stream being over).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn scan_window<S: Sink>(
@@ -448,9 +512,13 @@ fn scan_window<S: Sink>(
     lines: &mut u64,
     mut counted: usize,
     sink: &mut S,
-) -> usize {
+) -> (usize, Result<Flow, S::Error>) {
     let mut l = *lines;
+    let mut flow = Ok(Flow::Continue);
     let scanned = m.scan(hay, start, at_eof, |s, found| {
+        if !matches!(flow, Ok(Flow::Continue)) {
+            return;
+        }
         // Only the first hit after a refill can lie before `counted` (in the
         // kept tail); every later one moves forward.
         if s >= counted {
@@ -463,11 +531,11 @@ fn scan_window<S: Sink>(
             offset: base + s as u64,
             line: l + 1,
         };
-        match found {
+        flow = match found {
             Found::Known(id) => sink.known(id, pos),
             Found::Unknown(u) => sink.unknown(u, pos),
-        }
+        };
     });
     *lines = l + bytecount::count(&hay[counted..], b'\n') as u64;
-    scanned.decided
+    (scanned.decided, flow)
 }

@@ -15,16 +15,16 @@
 //! size. A summary lists the top [`UNKNOWN_CODES_LISTED`] unknown codes and
 //! counts the rest in `unknown_codes_other`.
 //!
-//! When `tail` serves metrics, every count also goes to the live
-//! [`Feed`] of [`crate::metrics`] (atomics, no locks), so that Prometheus
-//! sees hits as they are found rather than window by window.
+//! When `tail` serves metrics, every count also goes to a [`HitObserver`]
+//! it is given (the live feed of [`crate::metrics`]: atomics, no locks), so
+//! that Prometheus sees hits as they are found rather than window by
+//! window. The aggregator knows only the trait.
 //!
 //! [`close`]: WindowAggregator::close
 
 use crate::aggregate::{Counts, unknown_code_text};
 use crate::catalog::{Catalog, Category, CodeId};
 use crate::matcher::{Matcher, UnknownCode};
-use crate::metrics::Feed;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -81,6 +81,15 @@ pub struct Latency {
     pub max: f64,
 }
 
+/// Live instrumentation of what the aggregator counts, hit by hit (the
+/// metrics of `tail`). Called on the per-hit path: implementations must
+/// not block or allocate.
+pub trait HitObserver: Send {
+    fn known(&mut self, id: CodeId, latency: Duration);
+    fn unknown(&mut self, code: UnknownCode, latency: Duration);
+    fn read(&mut self, bytes: u64, lines: u64);
+}
+
 /// Counts of the current window and the totals.
 pub struct WindowAggregator {
     start: SystemTime,
@@ -90,8 +99,8 @@ pub struct WindowAggregator {
     /// Microseconds, 1 µs to 1 hour, 3 significant digits (fixed memory).
     latency: hdrhistogram::Histogram<u64>,
     totals: Totals,
-    /// The metrics of the tail on this thread, if it serves any.
-    feed: Option<Feed>,
+    /// The live instrumentation, if the tail has any.
+    observer: Option<Box<dyn HitObserver>>,
 }
 
 const LATENCY_MAX_US: u64 = 3_600_000_000;
@@ -108,16 +117,29 @@ impl WindowAggregator {
             latency: hdrhistogram::Histogram::new_with_bounds(1, LATENCY_MAX_US, 3)
                 .expect("static histogram bounds are valid"),
             totals,
-            feed: Feed::current(),
+            observer: None,
         }
+    }
+
+    /// Tells `observer` every count from now on.
+    pub fn observe(&mut self, observer: Box<dyn HitObserver>) {
+        self.observer = Some(observer);
+    }
+
+    /// Starts over for a catalog of `codes` entries (SIGHUP) at `start`, on
+    /// top of `totals`; the observer stays.
+    pub fn restart(&mut self, codes: usize, start: SystemTime, totals: Totals) {
+        let observer = self.observer.take();
+        *self = WindowAggregator::new(codes, start, totals);
+        self.observer = observer;
     }
 
     #[inline]
     pub fn known(&mut self, id: CodeId, latency: Duration) {
         self.counts.add_known(id);
         self.record_latency(latency);
-        if let Some(f) = &mut self.feed {
-            f.known(id, latency);
+        if let Some(o) = &mut self.observer {
+            o.known(id, latency);
         }
     }
 
@@ -125,8 +147,8 @@ impl WindowAggregator {
     pub fn unknown(&mut self, code: UnknownCode, latency: Duration) {
         self.counts.add_unknown(code);
         self.record_latency(latency);
-        if let Some(f) = &mut self.feed {
-            f.unknown(code.prefix, latency);
+        if let Some(o) = &mut self.observer {
+            o.unknown(code, latency);
         }
     }
 
@@ -140,8 +162,8 @@ impl WindowAggregator {
     pub fn read(&mut self, bytes: u64, lines: u64) {
         self.bytes += bytes;
         self.lines += lines;
-        if let Some(f) = &self.feed {
-            f.read(bytes, lines);
+        if let Some(o) = &mut self.observer {
+            o.read(bytes, lines);
         }
     }
 
@@ -276,7 +298,7 @@ mod tests {
             entry("IMG.0013", "IMS", Category::FixRequest),
         ])
         .unwrap();
-        let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str())).unwrap();
+        let matcher = crate::pipeline::catalog_matcher(&catalog).unwrap();
         (catalog, matcher)
     }
 

@@ -563,3 +563,45 @@ fn a_closed_stdout_ends_the_scan_quietly() {
         out.status
     );
 }
+
+/// A fatal error names its OS cause once (not `cause: cause`), whatever the
+/// chain of errors between the OS and the message.
+#[test]
+fn a_fatal_error_states_its_cause_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = tmp.path().join("plain");
+    std::fs::write(&plain, b"x").unwrap();
+    let events = plain.join("events.jsonl");
+    let out = faultline()
+        .args(["scan", "--events"])
+        .arg(&events)
+        .arg("fixtures/scan/boundaries.log")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // ENOTDIR as the OS says it, counted independently of our rendering.
+    let os = std::io::Error::from_raw_os_error(20).to_string();
+    assert_eq!(stderr.matches(&os).count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot write events to"), "{stderr}");
+}
+
+/// Events that cannot be written end the scan with an error naming the
+/// cause once, and no report (exit 2), however many inputs remain.
+#[test]
+fn events_that_cannot_be_written_fail_the_scan() {
+    let out = faultline()
+        .args(["scan", "--format", "json", "--events", "/dev/full"])
+        .args([
+            "fixtures/scan/boundaries.log",
+            "fixtures/scan/boundaries.log",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "no report after a failed scan");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let os = std::io::Error::from_raw_os_error(28).to_string();
+    assert_eq!(stderr.matches(&os).count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot write events"), "{stderr}");
+}

@@ -5,7 +5,7 @@
 mod matcher_reference;
 
 use faultline::matcher::Matcher;
-use faultline::search::{Searcher, Sink, Totals};
+use faultline::search::{Searcher, Sink, StreamTotals};
 use matcher_reference::{
     Chunked, Collect, catalog_codes, naive_totals, reference, via_searcher, via_tail,
 };
@@ -97,7 +97,9 @@ fn search_slice_equals_reader() {
     let want = reference(&code_refs(), &input);
     for buffer in [1, 2, 5, 17, 40, 1 << 20] {
         let mut sink = Collect::new(m);
-        let t = Searcher::new(buffer).search_slice(m, &input, &mut sink);
+        let t = Searcher::new(buffer)
+            .search_slice(m, &input, &mut sink)
+            .unwrap();
         assert_eq!(sink.hits, want, "{buffer}");
         assert_eq!(t, naive_totals(&input));
     }
@@ -129,20 +131,20 @@ fn lines_and_bytes() {
         .unwrap();
     assert_eq!(
         s.totals(),
-        Totals {
+        StreamTotals {
             bytes: 11,
             lines: 2
         }
     );
     assert_eq!(
-        s.finish(m, &mut sink),
-        Totals {
+        s.finish(m, &mut sink).unwrap(),
+        StreamTotals {
             bytes: 11,
             lines: 3
         }
     );
     // finish() resets: the next stream starts at 0.
-    assert_eq!(s.totals(), Totals::default());
+    assert_eq!(s.totals(), StreamTotals::default());
 }
 
 #[test]
@@ -159,7 +161,7 @@ fn undecided_code_waits_for_next_byte_or_finish() {
     assert!(sink.hits.is_empty());
     s.read_available(m, &b"\nEcs.0013"[..], &mut sink).unwrap();
     assert!(sink.hits.is_empty());
-    s.finish(m, &mut sink);
+    s.finish(m, &mut sink).unwrap();
     assert_eq!(sink.hits.len(), 1);
     assert_eq!((sink.hits[0].offset, sink.hits[0].line), (13, 2));
 }
@@ -196,9 +198,16 @@ fn huge_line_costs_only_the_buffer() {
     #[derive(Default)]
     struct Offsets(Vec<u64>);
     impl Sink for Offsets {
-        fn known(&mut self, _: u32, pos: faultline::search::Position) {
+        type Error = std::io::Error;
+
+        fn known(
+            &mut self,
+            _: u32,
+            pos: faultline::search::Position,
+        ) -> std::io::Result<faultline::search::Flow> {
             assert_eq!(pos.line, 1);
             self.0.push(pos.offset);
+            Ok(faultline::search::Flow::Continue)
         }
     }
     let len = 64 << 20;
@@ -209,7 +218,7 @@ fn huge_line_costs_only_the_buffer() {
     assert_eq!(sink.0, [0, len / 2, len - 8]);
     assert_eq!(
         t,
-        Totals {
+        StreamTotals {
             bytes: len,
             lines: 1
         }
@@ -284,7 +293,9 @@ proptest! {
         prop_assert_eq!(&hits, &want);
         prop_assert_eq!(totals, naive_totals(&input));
         let mut sink = Collect::new(m);
-        let t = Searcher::new(buffer).search_slice(m, &input, &mut sink);
+        let t = Searcher::new(buffer)
+            .search_slice(m, &input, &mut sink)
+            .unwrap();
         prop_assert_eq!(&sink.hits, &want);
         prop_assert_eq!(t, naive_totals(&input));
     }
@@ -370,6 +381,63 @@ fn would_block_ends_read_available() {
         .unwrap();
     assert_eq!(n, 17);
     assert_eq!(sink.hits.len(), 1);
-    s.finish(m, &mut sink);
+    s.finish(m, &mut sink).unwrap();
     assert_eq!(sink.hits.len(), 2);
+}
+
+/// A sink's answer is honoured: after `Stop` or an error no more hits are
+/// reported (the rest of the window is dropped), `Stop` ends the search
+/// with the totals so far, and the error reaches the caller.
+#[test]
+fn sink_stop_and_error_end_the_search() {
+    use faultline::search::{Flow, Position};
+    struct Until {
+        seen: Vec<u64>,
+        after: usize,
+        fail: bool,
+    }
+    impl Sink for Until {
+        type Error = std::io::Error;
+        fn known(&mut self, _: u32, pos: Position) -> std::io::Result<Flow> {
+            self.seen.push(pos.offset);
+            if self.seen.len() < self.after {
+                Ok(Flow::Continue)
+            } else if self.fail {
+                Err(std::io::Error::other("sink failed"))
+            } else {
+                Ok(Flow::Stop)
+            }
+        }
+    }
+    let m = matcher();
+    let input = b"Ecs.0013 Ecs.0013 Ecs.0013\nEcs.0013 Ecs.0013\n".repeat(100);
+    for buffer in [1, 7, 1 << 20] {
+        for fail in [false, true] {
+            let mut sink = Until {
+                seen: Vec::new(),
+                after: 2,
+                fail,
+            };
+            let got = Searcher::new(buffer).search_reader(m, &input[..], &mut sink);
+            assert_eq!(sink.seen, [0, 9], "buffer {buffer}, fail {fail}");
+            match got {
+                Ok(t) => {
+                    assert!(!fail);
+                    assert!(t.bytes < input.len() as u64 || buffer == 1 << 20);
+                }
+                Err(e) => {
+                    assert!(fail);
+                    assert_eq!(e.to_string(), "sink failed");
+                }
+            }
+            let mut sink = Until {
+                seen: Vec::new(),
+                after: 2,
+                fail,
+            };
+            let got = Searcher::new(buffer).search_slice(m, &input, &mut sink);
+            assert_eq!(sink.seen, [0, 9], "slice, buffer {buffer}, fail {fail}");
+            assert_eq!(got.is_err(), fail);
+        }
+    }
 }

@@ -15,7 +15,7 @@ mod loggen;
 
 use faultline::catalog::CodeId;
 use faultline::matcher::{Matcher, UnknownCode};
-use faultline::search::{Position, Searcher, Sink};
+use faultline::search::{Flow, Position, Searcher, Sink};
 use std::time::Instant;
 
 struct Counts {
@@ -25,13 +25,17 @@ struct Counts {
 }
 
 impl Sink for Counts {
-    fn known(&mut self, id: CodeId, pos: Position) {
+    type Error = std::io::Error;
+
+    fn known(&mut self, id: CodeId, pos: Position) -> std::io::Result<Flow> {
         self.known[id as usize] += 1;
         self.max_line = pos.line;
+        Ok(Flow::Continue)
     }
-    fn unknown(&mut self, _: UnknownCode, pos: Position) {
+    fn unknown(&mut self, _: UnknownCode, pos: Position) -> std::io::Result<Flow> {
         self.unknown += 1;
         self.max_line = pos.line;
+        Ok(Flow::Continue)
     }
 }
 
@@ -76,12 +80,12 @@ fn main() {
         if std::env::var_os("SEQ").is_some() {
             map.advise(memmap2::Advice::Sequential).unwrap();
         }
-        let totals = s.search_slice(&m, &map, &mut sink);
+        let totals = s.search_slice(&m, &map, &mut sink).unwrap();
         (totals, t.elapsed())
     } else if slice {
         let data = std::fs::read(&path).unwrap();
         let t = Instant::now();
-        let totals = s.search_slice(&m, &data, &mut sink);
+        let totals = s.search_slice(&m, &data, &mut sink).unwrap();
         (totals, t.elapsed())
     } else {
         let t = Instant::now();

@@ -49,7 +49,7 @@ pub enum BuildError {
         line: usize,
         problem: String,
     },
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
         #[source]

@@ -74,7 +74,7 @@ impl fmt::Display for Problem {
 /// Why a user catalog could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum UserCatalogError {
-    #[error("cannot read catalog {path}: {source}")]
+    #[error("cannot read catalog {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,

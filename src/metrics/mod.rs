@@ -24,9 +24,10 @@
 //! another catalog, [`Metrics::catalog_changed`] builds the tables anew,
 //! keeping the counts of the codes and prefixes that still exist.
 //!
-//! The aggregator is built inside the tailer, out of reach of the code that
-//! starts the metrics; it finds its feed with [`Feed::current`], which is
-//! what [`Metrics::start`] installed for the thread the tail runs on.
+//! The tail hands the window aggregator the [`Feed`] that
+//! [`Metrics::feed`] makes, as a [`HitObserver`]: the aggregator knows the
+//! trait, not this module. Prefix labels are taken from the matcher the
+//! tail runs with, so they number prefixes as the hits do.
 
 pub mod addr;
 pub mod process;
@@ -34,19 +35,20 @@ pub mod server;
 pub mod text;
 
 use crate::catalog::{Catalog, CodeId};
-use crate::matcher::{Matcher, PrefixId};
+use crate::matcher::{Matcher, PrefixId, UnknownCode};
+use crate::window::HitObserver;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use crate::sink::delivery::DeliveryStats;
 pub use addr::MetricsAddr;
 pub use server::ServeError;
 
@@ -56,21 +58,6 @@ pub const LATENCY_BUCKETS: [f64; 16] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     5.0, 10.0,
 ];
-
-/// How summaries are getting on; counted by the summaries sink whether or
-/// not metrics are served, and exported when they are.
-#[derive(Debug, Default)]
-pub struct DeliveryStats {
-    /// Summaries written or accepted by the endpoint.
-    pub sent: AtomicU64,
-    /// Delivery attempts that failed (each retry counts).
-    pub failed: AtomicU64,
-    /// Summaries given up: pushed out of a full queue, rejected for good
-    /// by the endpoint, or still queued when the shutdown deadline passed.
-    pub dropped: AtomicU64,
-    /// Summaries waiting to be delivered now.
-    pub queued: AtomicU64,
-}
 
 /// The counters of one catalog: hits by [`CodeId`], unknown codes by
 /// [`PrefixId`], with the label values rendered once.
@@ -84,19 +71,13 @@ struct CodeTable {
 }
 
 impl CodeTable {
-    /// The tables of `catalog`, starting from the counts in `old` of the
-    /// codes and prefixes that are still there.
-    fn new(catalog: &Catalog, old: Option<&CodeTable>) -> CodeTable {
-        // The matcher decides the prefix ids the aggregator reports; ask
-        // it rather than repeat its numbering here.
-        let prefixes: Box<[String]> =
-            match Matcher::new(catalog.entries().iter().map(|e| e.code.as_str())) {
-                Ok(m) => (0..m.prefix_count())
-                    .map(|i| m.prefix(i as PrefixId).to_string())
-                    .collect(),
-                // The tail cannot run with such a catalog; nothing to count.
-                Err(_) => Box::default(),
-            };
+    /// The tables of `catalog` and its `matcher` (which decides the prefix
+    /// ids the aggregator reports), starting from the counts in `old` of
+    /// the codes and prefixes that are still there.
+    fn new(catalog: &Catalog, matcher: &Matcher, old: Option<&CodeTable>) -> CodeTable {
+        let prefixes: Box<[String]> = (0..matcher.prefix_count())
+            .map(|i| matcher.prefix(i as PrefixId).to_string())
+            .collect();
         let labels: Box<[[String; 3]]> = catalog
             .entries()
             .iter()
@@ -174,7 +155,7 @@ impl LatencyHistogram {
 
 /// What the tail and the scrapes share.
 #[derive(Debug)]
-struct Shared {
+struct LiveCounters {
     /// The current catalog's table. Locked only to swap it (SIGHUP), to
     /// snapshot it (scrape) and when a feed sees `generation` move.
     table: Mutex<Arc<CodeTable>>,
@@ -186,35 +167,27 @@ struct Shared {
     delivery: Arc<DeliveryStats>,
 }
 
-impl Shared {
+impl LiveCounters {
     fn table(&self) -> Arc<CodeTable> {
         self.table.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
-thread_local! {
-    /// The metrics of the tail running on this thread, for [`Feed::current`].
-    static CURRENT: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
-}
-
 /// The window aggregator's handle on the live counters.
 #[derive(Debug)]
 pub struct Feed {
-    shared: Arc<Shared>,
+    shared: Arc<LiveCounters>,
     table: Arc<CodeTable>,
     generation: u64,
 }
 
 impl Feed {
-    /// The feed of the metrics started on this thread, if any.
-    pub fn current() -> Option<Feed> {
-        CURRENT.with(|c| {
-            c.borrow().as_ref().map(|shared| Feed {
-                generation: shared.generation.load(Relaxed),
-                table: shared.table(),
-                shared: shared.clone(),
-            })
-        })
+    fn new(shared: &Arc<LiveCounters>) -> Feed {
+        Feed {
+            generation: shared.generation.load(Relaxed),
+            table: shared.table(),
+            shared: shared.clone(),
+        }
     }
 
     /// Follows a catalog change: one relaxed load per hit when there was
@@ -229,7 +202,7 @@ impl Feed {
     }
 
     #[inline]
-    pub fn known(&mut self, id: CodeId, latency: Duration) {
+    fn count_known(&mut self, id: CodeId, latency: Duration) {
         self.refresh();
         if let Some(n) = self.table.hits.get(id as usize) {
             n.fetch_add(1, Relaxed);
@@ -238,38 +211,51 @@ impl Feed {
     }
 
     #[inline]
-    pub fn unknown(&mut self, prefix: PrefixId, latency: Duration) {
+    fn count_unknown(&mut self, prefix: PrefixId, latency: Duration) {
         self.refresh();
         if let Some(n) = self.table.unknown.get(prefix as usize) {
             n.fetch_add(1, Relaxed);
         }
         self.shared.latency.record(latency);
     }
+}
+
+impl HitObserver for Feed {
+    #[inline]
+    fn known(&mut self, id: CodeId, latency: Duration) {
+        self.count_known(id, latency);
+    }
 
     #[inline]
-    pub fn read(&self, bytes: u64, lines: u64) {
+    fn unknown(&mut self, code: UnknownCode, latency: Duration) {
+        self.count_unknown(code.prefix, latency);
+    }
+
+    #[inline]
+    fn read(&mut self, bytes: u64, lines: u64) {
         self.shared.bytes.fetch_add(bytes, Relaxed);
         self.shared.lines.fetch_add(lines, Relaxed);
     }
 }
 
 /// The running metrics of a `tail`: the counters and the server. Dropping
-/// it stops the server and detaches the feed from this thread.
+/// it stops the server; feeds keep counting into nothing.
 pub struct Metrics {
-    shared: Arc<Shared>,
+    shared: Arc<LiveCounters>,
     server: server::Server,
 }
 
 impl Metrics {
-    /// Installs the feed for the calling thread (the one the tail runs on)
-    /// and serves `/metrics` on `addr` from a thread of its own.
+    /// Serves `/metrics` on `addr` from a thread of its own, with series
+    /// for `catalog`'s codes and `matcher`'s prefixes.
     pub fn start(
         addr: &MetricsAddr,
         catalog: &Catalog,
+        matcher: &Matcher,
         delivery: Arc<DeliveryStats>,
     ) -> Result<Metrics, ServeError> {
-        let shared = Arc::new(Shared {
-            table: Mutex::new(Arc::new(CodeTable::new(catalog, None))),
+        let shared = Arc::new(LiveCounters {
+            table: Mutex::new(Arc::new(CodeTable::new(catalog, matcher, None))),
             generation: AtomicU64::new(0),
             lines: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -281,8 +267,12 @@ impl Metrics {
         registry.register_collector(Box::new(TailCollector(shared.clone())));
         registry.register_collector(Box::new(process::ProcessCollector::new()));
         let server = server::Server::start(addr, registry)?;
-        CURRENT.with(|c| *c.borrow_mut() = Some(shared.clone()));
         Ok(Metrics { shared, server })
+    }
+
+    /// A feed of these metrics, to hand to the window aggregator.
+    pub fn feed(&self) -> Feed {
+        Feed::new(&self.shared)
     }
 
     /// The address actually served (the port is chosen when ADDR gave 0).
@@ -290,11 +280,11 @@ impl Metrics {
         self.server.local_addr()
     }
 
-    /// Call after the tail took up `catalog` (SIGHUP): the tables follow
-    /// it, keeping the counts of what it still has.
-    pub fn catalog_changed(&self, catalog: &Catalog) {
+    /// Call after the tail took up `catalog` and `matcher` (SIGHUP): the
+    /// tables follow them, keeping the counts of what they still have.
+    pub fn catalog_changed(&self, catalog: &Catalog, matcher: &Matcher) {
         let mut table = self.shared.table.lock().unwrap_or_else(|e| e.into_inner());
-        *table = Arc::new(CodeTable::new(catalog, Some(&table)));
+        *table = Arc::new(CodeTable::new(catalog, matcher, Some(&table)));
         self.shared.generation.fetch_add(1, Relaxed);
     }
 
@@ -303,20 +293,9 @@ impl Metrics {
     }
 }
 
-impl Drop for Metrics {
-    fn drop(&mut self) {
-        CURRENT.with(|c| {
-            let mut c = c.borrow_mut();
-            if c.as_ref().is_some_and(|s| Arc::ptr_eq(s, &self.shared)) {
-                *c = None;
-            }
-        });
-    }
-}
-
-/// Encodes a snapshot of [`Shared`] at each scrape.
+/// Encodes a snapshot of [`LiveCounters`] at each scrape.
 #[derive(Debug)]
-struct TailCollector(Arc<Shared>);
+struct TailCollector(Arc<LiveCounters>);
 
 fn counter(
     encoder: &mut DescriptorEncoder,
@@ -443,6 +422,10 @@ mod tests {
     use super::*;
     use crate::catalog::{Category, Entry, Texts};
 
+    fn matcher_of(catalog: &Catalog) -> Matcher {
+        crate::pipeline::catalog_matcher(catalog).unwrap()
+    }
+
     fn entry(code: &str, category: Category) -> Entry {
         Entry {
             code: code.into(),
@@ -477,7 +460,7 @@ mod tests {
             entry("IMG.0001", Category::Quota),
         ])
         .unwrap();
-        let t = CodeTable::new(&a, None);
+        let t = CodeTable::new(&a, &matcher_of(&a), None);
         t.hits[0].store(5, Relaxed);
         t.hits[1].store(7, Relaxed);
         t.unknown[0].store(3, Relaxed);
@@ -487,7 +470,7 @@ mod tests {
             entry("Ecs.0002", Category::Quota),
         ])
         .unwrap();
-        let u = CodeTable::new(&b, Some(&t));
+        let u = CodeTable::new(&b, &matcher_of(&b), Some(&t));
         let counts: Vec<u64> = u.hits.iter().map(|n| n.load(Relaxed)).collect();
         assert_eq!(counts, [0, 7]);
         assert_eq!(u.labels[1], ["ECS", "quota", "Ecs.0002"]);
@@ -499,8 +482,8 @@ mod tests {
     #[test]
     fn a_feed_follows_the_table_after_a_catalog_change() {
         let a = Catalog::from_entries(vec![entry("Ecs.0001", Category::Quota)]).unwrap();
-        let shared = Arc::new(Shared {
-            table: Mutex::new(Arc::new(CodeTable::new(&a, None))),
+        let shared = Arc::new(LiveCounters {
+            table: Mutex::new(Arc::new(CodeTable::new(&a, &matcher_of(&a), None))),
             generation: AtomicU64::new(0),
             lines: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -508,9 +491,7 @@ mod tests {
             latency: LatencyHistogram::new(),
             delivery: Arc::default(),
         });
-        CURRENT.with(|c| *c.borrow_mut() = Some(shared.clone()));
-        let mut feed = Feed::current().unwrap();
-        CURRENT.with(|c| *c.borrow_mut() = None);
+        let mut feed = Feed::new(&shared);
         feed.known(0, Duration::from_millis(1));
         let b = Catalog::from_entries(vec![
             entry("Abc.0001", Category::Quota),
@@ -519,7 +500,7 @@ mod tests {
         .unwrap();
         {
             let mut t = shared.table.lock().unwrap();
-            *t = Arc::new(CodeTable::new(&b, Some(&t)));
+            *t = Arc::new(CodeTable::new(&b, &matcher_of(&b), Some(&t)));
             shared.generation.fetch_add(1, Relaxed);
         }
         feed.known(1, Duration::from_millis(1));

@@ -5,9 +5,16 @@
 //!
 //! `GET /metrics` (and `HEAD`) answers the exposition, OpenMetrics when
 //! the `Accept` header asks for it (Prometheus does), Prometheus text
-//! 0.0.4 otherwise; `/` a line of help; anything else 404. Resources stay
-//! bounded: at most [`MAX_CONNECTIONS`] connections, each with a deadline
-//! for its request headers.
+//! 0.0.4 otherwise; `/` a line of help; anything else 404.
+//!
+//! Slow or hostile clients cannot stop scrapes, and resources stay bounded:
+//! at most [`MAX_CONNECTIONS`] connections are served at once, and each is
+//! cut off when it stalls: a request (or the wait for the next one) not
+//! read within [`READ_TIMEOUT`], an answer not taken within
+//! [`WRITE_TIMEOUT`] (a client that pipelines requests and never reads the
+//! answers). Beyond the limit, new connections wait in the kernel's accept
+//! queue for a slot rather than being turned away, so a scrape behind
+//! stalled clients is answered within those timeouts.
 
 use super::addr::MetricsAddr;
 use super::text;
@@ -20,19 +27,32 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use prometheus_client::registry::Registry;
 use std::convert::Infallible;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
+use tokio::time::Sleep;
 use tokio_util::sync::CancellationToken;
 
-/// Connections served at once; more are closed at once. Prometheus uses
+/// Connections served at once; more wait to be accepted. Prometheus uses
 /// one; a few more leave room for people with curl.
 pub const MAX_CONNECTIONS: usize = 16;
-/// A client that has not sent its request headers by then is cut off.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection whose request headers (or, when idle, whose next request)
+/// have not all arrived by then, or whose reads have waited that long for
+/// a byte, is cut off. Prometheus reconnects for its next scrape.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// A connection whose answer has not been taken by the client (written
+/// into the kernel's buffers in full) within this time of its first byte
+/// is cut off. An exposition is a few hundred KiB at most: a live client
+/// takes it in milliseconds.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The causes are in the messages, not chained as sources: `main` prints
 /// the chain too, and would say them twice.
@@ -126,6 +146,12 @@ async fn serve(
     };
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
+        // A slot first, then a connection: while all are taken, new
+        // connections wait in the accept queue until a stalled one is cut.
+        let slot = tokio::select! {
+            _ = cancel.cancelled() => return,
+            s = slots.clone().acquire_owned() => s.expect("the semaphore is never closed"),
+        };
         let accepted = tokio::select! {
             _ = cancel.cancelled() => return,
             r = listener.accept() => r,
@@ -139,10 +165,6 @@ async fn serve(
                 continue;
             }
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
-            log::debug!("metrics server: {MAX_CONNECTIONS} connections open; closing a new one");
-            continue;
-        };
         let registry = registry.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| {
@@ -151,13 +173,123 @@ async fn serve(
             });
             let conn = http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service);
+                .header_read_timeout(READ_TIMEOUT)
+                .serve_connection(TokioIo::new(Deadlined::new(stream)), service);
             if let Err(e) = conn.await {
                 log::debug!("metrics server: connection: {e}");
             }
             drop(slot);
         });
+    }
+}
+
+/// A connection with the read and write deadlines of this server: a read
+/// that has waited [`READ_TIMEOUT`] for a byte, or a write still not
+/// flushed [`WRITE_TIMEOUT`] after its first byte, fails with `TimedOut`,
+/// which ends the connection. hyper's header timeout bounds a whole request
+/// head; these bound what it does not: a body, and an answer not taken.
+struct Deadlined {
+    stream: TcpStream,
+    /// Armed when a read finds nothing to read; cleared when one does.
+    read: Option<Pin<Box<Sleep>>>,
+    /// Armed by the first write after a flush; cleared by the next flush.
+    write: Option<Pin<Box<Sleep>>>,
+}
+
+impl Deadlined {
+    fn new(stream: TcpStream) -> Deadlined {
+        Deadlined {
+            stream,
+            read: None,
+            write: None,
+        }
+    }
+}
+
+/// `Pending`, or `TimedOut` once `deadline` has passed.
+fn pending_until<T>(deadline: &mut Pin<Box<Sleep>>, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+    match deadline.as_mut().poll(cx) {
+        Poll::Ready(()) => Poll::Ready(Err(io::ErrorKind::TimedOut.into())),
+        Poll::Pending => Poll::Pending,
+    }
+}
+
+impl AsyncRead for Deadlined {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Pending => {
+                let deadline = this
+                    .read
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(READ_TIMEOUT)));
+                pending_until(deadline, cx)
+            }
+            ready => {
+                this.read = None;
+                ready
+            }
+        }
+    }
+}
+
+impl Deadlined {
+    fn poll_written<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        r: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        let deadline = self
+            .write
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(WRITE_TIMEOUT)));
+        match r {
+            Poll::Pending => pending_until(deadline, cx),
+            ready => ready,
+        }
+    }
+}
+
+impl AsyncWrite for Deadlined {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.poll_written(cx, r)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.poll_written(cx, r)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.stream).poll_flush(cx);
+        if r.is_ready() {
+            this.write = None;
+        }
+        r
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.stream).poll_shutdown(cx);
+        this.poll_written(cx, r)
     }
 }
 

@@ -10,9 +10,18 @@
 //! `"code"` on) is rendered once per catalog entry when the
 //! [`EventFormat`] is made, so writing an event appends three slices and
 //! two integers to a buffer: no allocation and no JSON escaping per hit.
+//!
+//! [`EventWriter`] is the one output of events for every command: callers
+//! render lines into a buffer of their own and hand it over in blocks of
+//! whole lines, so that lines of different inputs (or scan threads) never
+//! interleave mid-line. A write that fails closes the writer: the caller
+//! whose block failed gets the error, later blocks are refused with
+//! [`Flow::Stop`], so nothing is written after a partial line.
 
 use crate::catalog::{Catalog, CodeId};
-use std::io::Write;
+use crate::search::Flow;
+use std::io::{self, Write};
+use std::sync::Mutex;
 
 /// Pre-rendered event text for every catalog code.
 pub struct EventFormat {
@@ -88,6 +97,56 @@ impl EventFormat {
             let _ = write!(out, ",\"ts\":\"{ts}\"");
         }
         out.extend_from_slice(b"}\n");
+    }
+}
+
+/// Where events go: the pre-rendered format and the output, shared by
+/// every thread that renders events.
+pub struct EventWriter {
+    format: EventFormat,
+    /// `None` once a write failed.
+    out: Mutex<Option<Box<dyn Write + Send>>>,
+}
+
+impl EventWriter {
+    pub fn new(catalog: &Catalog, out: Box<dyn Write + Send>) -> EventWriter {
+        EventWriter {
+            format: EventFormat::new(catalog),
+            out: Mutex::new(Some(out)),
+        }
+    }
+
+    pub fn format(&self) -> &EventFormat {
+        &self.format
+    }
+
+    /// Renders for `catalog` from now on (the tail's SIGHUP).
+    pub fn set_catalog(&mut self, catalog: &Catalog) {
+        self.format = EventFormat::new(catalog);
+    }
+
+    /// Writes and flushes a block of whole lines. `Ok(Flow::Stop)` when an
+    /// earlier write failed; an error closes the writer.
+    pub fn write_block(&self, block: &[u8]) -> io::Result<Flow> {
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(w) = out.as_mut() else {
+            return Ok(Flow::Stop);
+        };
+        if block.is_empty() {
+            return Ok(Flow::Continue);
+        }
+        match w.write_all(block).and_then(|()| w.flush()) {
+            Ok(()) => Ok(Flow::Continue),
+            Err(e) => {
+                *out = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether a write failed (and nothing more is written).
+    pub fn is_closed(&self) -> bool {
+        self.out.lock().unwrap_or_else(|p| p.into_inner()).is_none()
     }
 }
 

@@ -21,7 +21,7 @@
 //! TLS is rustls with the ring provider and the system's CA certificates;
 //! no OpenSSL.
 
-use crate::metrics::DeliveryStats;
+use super::delivery::DeliveryStats;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{CONTENT_TYPE, HeaderValue, USER_AGENT};

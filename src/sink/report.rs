@@ -6,7 +6,7 @@
 
 use crate::aggregate::Views;
 use crate::catalog::{Catalog, Category};
-use crate::source::InputError;
+use crate::input::InputError;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};

@@ -3,10 +3,20 @@
 //! that whoever reads it sees a window as soon as it closes; or, for an
 //! `http://` or `https://` target, POSTed by [`post`](super::post) without
 //! ever making the tail wait.
+//!
+//! A summaries file holds whole lines only: each line goes out in one
+//! `write` on an `O_APPEND` file, a short write (the disk filled up in the
+//! middle of it) is cut back off, and a file found ending in a torn line
+//! at start (a crash or full disk of an older version) has that line ended
+//! before the first new one. A write that fails (a full disk, a file size
+//! limit) is logged and counted, and the line is kept, with the ones after
+//! it, to be written again with the next summary; beyond the queue size the
+//! oldest are dropped and counted. The agent never stops for it.
 
+use super::delivery::DeliveryStats;
 use super::post::{PostConfig, PostError, Poster, is_url};
-use crate::metrics::DeliveryStats;
 use crate::window::WindowSummary;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -20,7 +30,22 @@ pub struct SummaryOut {
 
 enum Target {
     Write(Box<dyn Write + Send>),
+    File(FileOut),
     Post(Poster),
+}
+
+/// A summaries file and the lines not yet written to it.
+struct FileOut {
+    file: File,
+    path: PathBuf,
+    /// Whole lines, newline included, oldest first; at most `capacity`.
+    pending: VecDeque<Vec<u8>>,
+    capacity: usize,
+    /// The file ended in a torn line when opened: the next line written
+    /// starts with a newline that ends it.
+    torn: bool,
+    /// Writes failed since the last one that went through.
+    failures_in_a_row: u64,
 }
 
 /// The cause is in the message, not chained as a source: `main` prints
@@ -49,13 +74,10 @@ impl SummaryOut {
             Target::Write(Box::new(io::stdout()))
         } else {
             let path = PathBuf::from(target);
-            Target::Write(Box::new(
-                File::options()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-                    .map_err(|error| SummaryOpenError::File { path, error })?,
-            ))
+            match FileOut::open(path.clone(), post.queue) {
+                Ok(f) => Target::File(f),
+                Err(error) => return Err(SummaryOpenError::File { path, error }),
+            }
         };
         Ok(SummaryOut { target, stats })
     }
@@ -71,6 +93,10 @@ impl SummaryOut {
                 out.flush()?;
                 self.stats.sent.fetch_add(1, Relaxed);
             }
+            Target::File(file) => {
+                line.push(b'\n');
+                file.push(line, &self.stats);
+            }
             Target::Post(poster) => poster.push(line.into()),
         }
         Ok(())
@@ -83,8 +109,136 @@ impl SummaryOut {
 
     /// At shutdown: lets queued summaries go out for a short, bounded time.
     pub fn finish(self) {
-        if let Target::Post(poster) = self.target {
-            poster.finish();
+        match self.target {
+            Target::Post(poster) => poster.finish(),
+            Target::File(mut file) => {
+                file.flush(&self.stats);
+                let left = file.pending.len() as u64;
+                if left > 0 {
+                    self.stats.dropped.fetch_add(left, Relaxed);
+                    self.stats.queued.store(0, Relaxed);
+                    log::error!(
+                        "summaries: {left} could not be written to {} before shutdown; dropped",
+                        file.path.display()
+                    );
+                }
+            }
+            Target::Write(_) => {}
         }
     }
+}
+
+impl FileOut {
+    fn open(path: PathBuf, capacity: usize) -> io::Result<FileOut> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = File::options()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(&path)?;
+        let len = file.metadata()?.len();
+        let torn = len > 0 && {
+            let mut last = [0u8];
+            file.seek(SeekFrom::Start(len - 1))?;
+            file.read_exact(&mut last)?;
+            last[0] != b'\n'
+        };
+        if torn {
+            log::warn!(
+                "summaries: {} ends in a torn line (an earlier run was stopped while writing it); ending it before the next summary",
+                path.display()
+            );
+        }
+        Ok(FileOut {
+            file,
+            path,
+            pending: VecDeque::new(),
+            capacity: capacity.max(1),
+            torn,
+            failures_in_a_row: 0,
+        })
+    }
+
+    /// Queues `line` (newline included) and writes what is queued.
+    fn push(&mut self, line: Vec<u8>, stats: &DeliveryStats) {
+        if self.pending.len() >= self.capacity {
+            self.pending.pop_front();
+            stats.dropped.fetch_add(1, Relaxed);
+            log::warn!(
+                "summaries: {} still cannot be written; {} queued, dropped the oldest; {} dropped in all",
+                self.path.display(),
+                self.capacity,
+                stats.dropped.load(Relaxed)
+            );
+        }
+        self.pending.push_back(line);
+        self.flush(stats);
+    }
+
+    /// Writes the queued lines in order, each in one `write`, until one
+    /// fails; that one and the rest stay queued.
+    fn flush(&mut self, stats: &DeliveryStats) {
+        while let Some(line) = self.pending.front_mut() {
+            if self.torn {
+                line.insert(0, b'\n');
+                self.torn = false;
+            }
+            match whole_line(&mut self.file, line) {
+                Ok(()) => {
+                    self.pending.pop_front();
+                    stats.sent.fetch_add(1, Relaxed);
+                    if self.failures_in_a_row > 0 {
+                        log::info!(
+                            "summaries: {} takes them again, after {} failed attempts",
+                            self.path.display(),
+                            self.failures_in_a_row
+                        );
+                        self.failures_in_a_row = 0;
+                    }
+                }
+                Err(e) => {
+                    stats.failed.fetch_add(1, Relaxed);
+                    self.failures_in_a_row += 1;
+                    if self.failures_in_a_row == 1 {
+                        log::warn!(
+                            "summaries: cannot write to {}: {e}; keeping the summaries to write again with the next one (free some space on its file system)",
+                            self.path.display()
+                        );
+                    }
+                    break;
+                }
+            }
+        }
+        stats.queued.store(self.pending.len() as u64, Relaxed);
+    }
+}
+
+/// Appends `line` whole, or not at all: in one `write`, which on an
+/// `O_APPEND` file lands whole unless the file system fills up in the
+/// middle. Then the rest is tried, to learn why (or to finish the line if
+/// space came back), and on failure the part written is cut back off the
+/// end of the file: only this process appends to its summaries file.
+fn whole_line(file: &mut File, line: &[u8]) -> io::Result<()> {
+    let mut written = 0;
+    while written < line.len() {
+        match file.write(&line[written..]) {
+            Ok(0) => {
+                return cut_back(file, written, io::ErrorKind::WriteZero.into());
+            }
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return cut_back(file, written, e),
+        }
+    }
+    Ok(())
+}
+
+/// Removes the last `written` bytes of `file` (the start of a line that
+/// could not be finished); returns `error`, why it could not.
+fn cut_back(file: &mut File, written: usize, error: io::Error) -> io::Result<()> {
+    if written > 0 {
+        let len = file.metadata()?.len();
+        file.set_len(len.saturating_sub(written as u64))?;
+    }
+    Err(error)
 }

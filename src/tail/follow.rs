@@ -48,13 +48,16 @@
 //! whatever the line lengths or the number of files.
 
 use super::patterns::Patterns;
-use crate::catalog::{Catalog, CodeId};
+use crate::catalog::Catalog;
 use crate::checkpoint::{Checkpoint, FINGERPRINT_BYTES, FileState, Fingerprint, VERSION};
-use crate::matcher::{Matcher, MatcherError, UnknownCode};
-use crate::search::{Position, ResumePoint, Searcher, Sink};
-use crate::sink::events::{self, EventFormat};
-use crate::source::Compression;
-use crate::window::{Totals, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis};
+use crate::input::Compression;
+use crate::matcher::{Matcher, MatcherError};
+use crate::pipeline::{Hits, InputEvents, catalog_matcher};
+use crate::search::{ResumePoint, Searcher};
+use crate::sink::events::{self, EventWriter};
+use crate::window::{
+    HitObserver, Totals, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis,
+};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -152,13 +155,6 @@ struct Lost {
     progress: Progress,
     before: Fingerprint,
     at: Instant,
-}
-
-/// Where events go, with the bytes rendered since the last flush.
-pub struct EventsOut {
-    pub format: EventFormat,
-    pub out: Box<dyn Write + Send>,
-    pub buf: Vec<u8>,
 }
 
 /// A file that matched a pattern, opened and looked at.
@@ -430,47 +426,15 @@ fn before_matches(file: &File, offset: u64, before: Fingerprint) -> bool {
         && Fingerprint::of(&buf) == before
 }
 
-/// Counts hits into the window and renders events, timing each hit from
-/// the moment its bytes were seen to be readable.
-struct TailSink<'a> {
-    agg: &'a mut WindowAggregator,
-    seen_at: Instant,
-    matcher: &'a Matcher,
-    events: Option<(&'a EventFormat, &'a mut Vec<u8>, &'a str, &'a str)>,
-}
-
-impl Sink for TailSink<'_> {
-    fn known(&mut self, id: CodeId, pos: Position) {
-        self.agg.known(id, self.seen_at.elapsed());
-        if let Some((format, buf, source, ts)) = &mut self.events {
-            format.known(buf, source, pos.offset, pos.line, id, Some(ts));
-        }
-    }
-
-    fn unknown(&mut self, code: UnknownCode, pos: Position) {
-        self.agg.unknown(code, self.seen_at.elapsed());
-        if let Some((format, buf, source, ts)) = &mut self.events {
-            let prefix = self.matcher.prefix(code.prefix);
-            format.unknown(
-                buf,
-                source,
-                pos.offset,
-                pos.line,
-                prefix,
-                code.number,
-                Some(ts),
-            );
-        }
-    }
-}
-
 /// The followed files and everything their bytes feed.
 pub struct Tailer {
     catalog: Catalog,
     matcher: Matcher,
     searcher: Searcher,
     agg: WindowAggregator,
-    events: Option<EventsOut>,
+    events: Option<EventWriter>,
+    /// Events rendered since the last [`Tailer::flush_events`].
+    events_buf: Vec<u8>,
     patterns: Patterns,
     followers: Vec<Follower>,
     /// Compressed files: skipped in tail mode.
@@ -495,17 +459,14 @@ impl Tailer {
         saved_totals: Option<(Totals, String)>,
         now: SystemTime,
     ) -> Result<Tailer, MatcherError> {
-        let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?;
+        let matcher = catalog_matcher(&catalog)?;
         let (totals, created) = saved_totals.unwrap_or_else(|| (Totals::default(), rfc3339(now)));
         Ok(Tailer {
             behind: Vec::with_capacity(2 * BEHIND_BYTES),
             scratch: Vec::new(),
             agg: WindowAggregator::new(catalog.len(), now, totals),
-            events: events.map(|out| EventsOut {
-                format: EventFormat::new(&catalog),
-                out,
-                buf: Vec::new(),
-            }),
+            events: events.map(|out| EventWriter::new(&catalog, out)),
+            events_buf: Vec::new(),
             searcher: Searcher::new(BUFFER_BYTES),
             catalog,
             matcher,
@@ -578,7 +539,7 @@ impl Tailer {
                 Ok(c) => out.push(c),
                 // Gone between listing and opening, or unreadable: say so
                 // once per look; it is tried again at the next one.
-                Err(e) => log::warn!("{}: {}", path.display(), crate::source::describe(&e)),
+                Err(e) => log::warn!("{}: {}", path.display(), crate::input::describe(&e)),
             }
         }
         out
@@ -769,7 +730,7 @@ impl Tailer {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    log::warn!("{}: {}", c.path.display(), crate::source::describe(&e));
+                    log::warn!("{}: {}", c.path.display(), crate::input::describe(&e));
                     return;
                 }
             }
@@ -832,7 +793,7 @@ impl Tailer {
                     self.skipped.insert(c.key);
                 }
                 Ok(c) => self.add_new(c, now),
-                Err(e) => log::warn!("{}: {}", path.display(), crate::source::describe(&e)),
+                Err(e) => log::warn!("{}: {}", path.display(), crate::input::describe(&e)),
             }
         }
         for f in &mut self.followers {
@@ -900,7 +861,7 @@ impl Tailer {
                     self.skipped.insert(c.key);
                 }
                 Ok(c) => self.add_new(c, now),
-                Err(e) => log::warn!("{}: {}", path.display(), crate::source::describe(&e)),
+                Err(e) => log::warn!("{}: {}", path.display(), crate::input::describe(&e)),
             }
         }
     }
@@ -975,7 +936,7 @@ impl Tailer {
                     log::warn!(
                         "{}: {}; reading it again at the next look",
                         self.followers[i].path.display(),
-                        crate::source::describe(&e)
+                        crate::input::describe(&e)
                     );
                     i += 1;
                 }
@@ -1047,15 +1008,12 @@ impl Tailer {
         let seen_at = f.seen_at.take().unwrap_or(now);
         let start = f.progress;
         self.searcher.resume(start.point);
-        let mut sink = TailSink {
-            agg: &mut self.agg,
-            seen_at,
-            matcher: &self.matcher,
-            events: self
-                .events
-                .as_mut()
-                .map(|e| (&e.format, &mut e.buf, f.source.as_str(), ts)),
-        };
+        let mut sink =
+            Hits::new(&mut self.agg, &self.matcher)
+                .timed(seen_at)
+                .with_events(self.events.as_ref().map(|w| {
+                    InputEvents::buffered(w, f.source.as_str(), ts, &mut self.events_buf)
+                }));
         let mut rdr = CheckedReader::new(
             &f.file,
             start.point.offset,
@@ -1169,28 +1127,37 @@ impl Tailer {
         log::info!("{}: finished at byte {}", f.path.display(), start.bytes);
         self.searcher.resume(start.point);
         let ts = rfc3339_millis(SystemTime::now());
-        let mut sink = TailSink {
-            agg: &mut self.agg,
-            seen_at: Instant::now(),
-            matcher: &self.matcher,
-            events: self
-                .events
-                .as_mut()
-                .map(|e| (&e.format, &mut e.buf, f.source.as_str(), ts.as_str())),
-        };
+        let mut sink =
+            Hits::new(&mut self.agg, &self.matcher)
+                .timed(Instant::now())
+                .with_events(self.events.as_ref().map(|w| {
+                    InputEvents::buffered(w, f.source.as_str(), &ts, &mut self.events_buf)
+                }));
         // Re-read the undecided bytes, then end the stream.
         let reread = (&f.file)
             .seek(SeekFrom::Start(start.point.offset))
             .and_then(|_| {
                 self.searcher
                     .read_available(&self.matcher, &f.file, &mut sink)
+                    .map_err(io::Error::from)
             });
         if let Err(e) = reread {
-            log::warn!("{}: {}", f.path.display(), crate::source::describe(&e));
+            log::warn!("{}: {}", f.path.display(), crate::input::describe(&e));
         }
         // The stream's totals count from its start, a last unterminated
         // line included.
-        let end = self.searcher.finish(&self.matcher, &mut sink);
+        // The tail's pipeline renders into memory: it cannot fail.
+        let end = match self.searcher.finish(&self.matcher, &mut sink) {
+            Ok(end) => end,
+            Err(e) => {
+                log::warn!(
+                    "{}: {}",
+                    f.path.display(),
+                    crate::input::describe(&e.into())
+                );
+                return;
+            }
+        };
         self.agg
             .read(end.bytes - start.bytes, end.lines - start.lines);
         // A copy holds at most what the original held, all of it read now.
@@ -1213,15 +1180,13 @@ impl Tailer {
             .get_or_insert_with(|| Searcher::new(BUFFER_BYTES));
         let start = searcher.totals();
         let ts = rfc3339_millis(SystemTime::now());
-        let mut sink = TailSink {
-            agg: &mut self.agg,
-            seen_at,
-            matcher: &self.matcher,
-            events: self
-                .events
-                .as_mut()
-                .map(|e| (&e.format, &mut e.buf, STDIN_SOURCE, ts.as_str())),
-        };
+        let mut sink = Hits::new(&mut self.agg, &self.matcher)
+            .timed(seen_at)
+            .with_events(
+                self.events
+                    .as_ref()
+                    .map(|w| InputEvents::buffered(w, STDIN_SOURCE, &ts, &mut self.events_buf)),
+            );
         // Reading a byte slice cannot fail.
         let _ = searcher.read_available(&self.matcher, chunk, &mut sink);
         let end = searcher.totals();
@@ -1237,16 +1202,21 @@ impl Tailer {
         };
         let start = searcher.totals();
         let ts = rfc3339_millis(SystemTime::now());
-        let mut sink = TailSink {
-            agg: &mut self.agg,
-            seen_at: Instant::now(),
-            matcher: &self.matcher,
-            events: self
-                .events
-                .as_mut()
-                .map(|e| (&e.format, &mut e.buf, STDIN_SOURCE, ts.as_str())),
+        let mut sink = Hits::new(&mut self.agg, &self.matcher)
+            .timed(Instant::now())
+            .with_events(
+                self.events
+                    .as_ref()
+                    .map(|w| InputEvents::buffered(w, STDIN_SOURCE, &ts, &mut self.events_buf)),
+            );
+        // The tail's pipeline renders into memory: it cannot fail.
+        let end = match searcher.finish(&self.matcher, &mut sink) {
+            Ok(end) => end,
+            Err(e) => {
+                log::warn!("-: {}", crate::input::describe(&e.into()));
+                return;
+            }
         };
-        let end = searcher.finish(&self.matcher, &mut sink);
         self.agg
             .read(end.bytes - start.bytes, end.lines - start.lines);
         self.stdin = None;
@@ -1256,15 +1226,15 @@ impl Tailer {
     /// Writes the events rendered so far.
     pub fn flush_events(&mut self) {
         if let Some(e) = &mut self.events {
-            if e.buf.is_empty() {
+            if self.events_buf.is_empty() {
                 return;
             }
-            let result = e.out.write_all(&e.buf).and_then(|()| e.out.flush());
-            e.buf.clear();
+            let result = e.write_block(&self.events_buf);
+            self.events_buf.clear();
             if let Err(err) = result {
                 log::error!(
                     "writing events: {}; events are no longer written",
-                    crate::source::describe(&err)
+                    crate::input::describe(&err)
                 );
                 self.events = None;
             }
@@ -1327,12 +1297,12 @@ impl Tailer {
         catalog: Catalog,
         end: SystemTime,
     ) -> Result<WindowSummary, MatcherError> {
-        let matcher = Matcher::new(catalog.entries().iter().map(|e| e.code.as_str()))?;
+        let matcher = catalog_matcher(&catalog)?;
         let summary = self.close_window(end);
         let totals = self.agg.totals(&self.catalog);
-        self.agg = WindowAggregator::new(catalog.len(), end, totals);
+        self.agg.restart(catalog.len(), end, totals);
         if let Some(e) = &mut self.events {
-            e.format = EventFormat::new(&catalog);
+            e.set_catalog(&catalog);
         }
         self.catalog = catalog;
         self.matcher = matcher;
@@ -1341,6 +1311,17 @@ impl Tailer {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// The matcher of [`Tailer::catalog`]: its prefix numbering is the
+    /// one hits are reported with.
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    /// Tells `observer` (the metrics) every count from now on.
+    pub fn observe(&mut self, observer: Box<dyn HitObserver>) {
+        self.agg.observe(observer);
     }
 }
 

@@ -1,32 +1,39 @@
 //! `faultline tail`: the long-running agent. This module is the async
 //! shell around the synchronous [`follow::Tailer`]: it turns file-system
 //! events (`notify`: inotify on Linux), the safety-net poll, the window
-//! ticker, stdin and signals into calls on the tailer, and writes the
-//! summaries and the checkpoint.
+//! ticker, stdin, the caller's shutdown and catalog reloads into calls on
+//! the tailer, and writes the summaries and the checkpoint.
 //!
-//! One task does all the work, in this order of priority: signals, window
-//! ends, file events, polls, stdin, then more reading while a file still
-//! has data (each round reads at most a budget per file, so events and
-//! ticks are served between rounds). With nothing to do it sleeps: no
-//! busy polling.
+//! [`run`] takes plain options ([`Config`]), a `shutdown` future and a
+//! channel of catalogs, so it knows nothing of the command line, signals
+//! or the runtime: the command layer maps SIGINT/SIGTERM to `shutdown` and
+//! SIGHUP to a reloaded catalog, builds the runtime and raises the
+//! open-files limit.
 //!
-//! Shutdown (SIGINT/SIGTERM): stop reading, write the last (partial)
-//! window, save the state, give summaries queued for a URL a short time to
-//! go out, exit 0. SIGHUP reloads the `--catalog` files; a bad catalog is
-//! reported and the old one kept.
+//! One task does all the work, in this order of priority: shutdown,
+//! catalog reloads, window ends, file events, polls, stdin, then more
+//! reading while a file still has data (each round reads at most a budget
+//! per file, so events and ticks are served between rounds). With nothing
+//! to do it sleeps: no busy polling.
 //!
-//! With `--metrics-addr`, [`Metrics`] serves Prometheus from its own
-//! thread; the window aggregator feeds its counters hit by hit, and this
-//! loop tells it the number of files followed and catalog changes.
+//! Shutdown: stop reading, write the last (partial) window, save the
+//! state, give summaries queued for a URL a short time to go out. A
+//! reloaded catalog closes the window (its counters are indexed by the old
+//! catalog); one whose matcher cannot be built is reported and the old one
+//! kept.
+//!
+//! With a metrics address, [`Metrics`] serves Prometheus from its own
+//! thread; the tailer feeds its counters hit by hit (through the window
+//! aggregator's [`crate::window::HitObserver`]), and this loop tells it
+//! the number of files followed and catalog changes.
 
 pub mod follow;
 pub mod patterns;
 
 use crate::catalog::Catalog;
 use crate::checkpoint::{CheckpointError, CheckpointStore};
-use crate::cli::{StartFrom, TailArgs};
 use crate::matcher::MatcherError;
-use crate::metrics::{Metrics, ServeError};
+use crate::metrics::{Metrics, MetricsAddr, ServeError};
 use crate::sink::post::PostConfig;
 use crate::sink::summaries::{SummaryOpenError, SummaryOut};
 use follow::Tailer;
@@ -37,8 +44,7 @@ use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Instant, SystemTime};
-use tokio::signal::unix::{SignalKind, signal};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 
 #[derive(Debug, thiserror::Error)]
@@ -53,11 +59,9 @@ pub enum TailError {
     Matcher(#[from] MatcherError),
     #[error(transparent)]
     Metrics(#[from] ServeError),
-    #[error("cannot open the events file {path}: {source}")]
+    #[error("cannot open the events file {path}")]
     Events { path: PathBuf, source: io::Error },
-    #[error("cannot start the tail engine: {0}")]
-    Runtime(#[source] io::Error),
-    #[error("writing summaries: {0}")]
+    #[error("writing summaries")]
     WriteSummary(#[source] io::Error),
 }
 
@@ -77,41 +81,48 @@ const WAKE_QUEUE: usize = 4096;
 const STDIN_QUEUE: usize = 4;
 const STDIN_CHUNK: usize = 64 * 1024;
 
-/// Loads the catalog again, for SIGHUP.
-pub type CatalogLoader = Box<dyn Fn() -> Result<Catalog, String> + Send>;
-
-pub fn run(catalog: Catalog, args: &TailArgs, reload: CatalogLoader) -> Result<(), TailError> {
-    raise_open_files_limit();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(TailError::Runtime)?;
-    rt.block_on(run_async(catalog, args, reload))
+/// How to tail, independent of the command line.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Files, directories (the files directly in them) or globs to follow;
+    /// `-` follows stdin until it ends.
+    pub paths: Vec<PathBuf>,
+    /// Without saved state, start files that exist at start-up at their end
+    /// (else at their beginning).
+    pub from_end: bool,
+    /// Length of a summary window.
+    pub interval: Duration,
+    /// Where summaries go: a file, `-` (stdout) or an http(s) URL.
+    pub summaries: String,
+    /// Summaries queued at most for a URL.
+    pub summaries_queue: usize,
+    /// Serve Prometheus metrics here.
+    pub metrics_addr: Option<MetricsAddr>,
+    /// Also write every hit as a JSON line here (`-`: stdout).
+    pub events: Option<PathBuf>,
+    /// Save positions and totals here.
+    pub state_dir: Option<PathBuf>,
+    /// Set aside the saved state and start from zero.
+    pub reset_state: bool,
+    /// How often to look at every file even without a file-system event.
+    pub poll_interval: Duration,
+    /// Ask the kernel for file-system events (else the poll alone).
+    pub file_events: bool,
 }
 
-/// Following a thousand files needs a thousand descriptors; the usual soft
-/// limit is 1024. Raise it to the hard limit.
-fn raise_open_files_limit() {
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
-
-async fn run_async(
+/// Runs the agent until `shutdown` completes (or stdin, when it is the
+/// only input, ends): follows the files, writes a summary per window and
+/// saves the state. Each catalog received on `reloads` replaces the
+/// current one (SIGHUP, read by the caller). Needs a tokio runtime with
+/// time and I/O; the caller chooses the runtime and the signals.
+pub async fn run(
     catalog: Catalog,
-    args: &TailArgs,
-    reload: CatalogLoader,
+    config: Config,
+    mut reloads: mpsc::Receiver<Catalog>,
+    shutdown: impl Future<Output = ()>,
 ) -> Result<(), TailError> {
-    let follow_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
-    let file_args: Vec<PathBuf> = args
+    let follow_stdin = config.paths.iter().any(|p| p.as_os_str() == "-");
+    let file_args: Vec<PathBuf> = config
         .paths
         .iter()
         .filter(|p| p.as_os_str() != "-")
@@ -119,18 +130,18 @@ async fn run_async(
         .collect();
     let patterns = Patterns::parse(&file_args)?;
 
-    let store = match &args.state_dir {
+    let store = match &config.state_dir {
         Some(dir) => Some(CheckpointStore::open(dir)?),
         None => None,
     };
-    if let (Some(s), true) = (&store, args.reset_state) {
+    if let (Some(s), true) = (&store, config.reset_state) {
         s.reset()?;
     }
     let saved = match &store {
         Some(s) => s.load()?,
         None => None,
     };
-    let events: Option<Box<dyn io::Write + Send>> = match &args.events {
+    let events: Option<Box<dyn io::Write + Send>> = match &config.events {
         None => None,
         Some(p) if p.as_os_str() == "-" => Some(Box::new(io::stdout())),
         Some(p) => Some(Box::new(
@@ -145,14 +156,9 @@ async fn run_async(
         )),
     };
     let mut summaries = SummaryOut::open_with(
-        &args.summaries,
-        PostConfig::for_interval(args.interval, args.summaries_queue),
+        &config.summaries,
+        PostConfig::for_interval(config.interval, config.summaries_queue),
     )?;
-    // Before the tailer: its window aggregator takes up the feed.
-    let metrics = match &args.metrics_addr {
-        Some(addr) => Some(Metrics::start(addr, &catalog, summaries.delivery())?),
-        None => None,
-    };
     let mut tailer = Tailer::new(
         catalog,
         patterns,
@@ -162,11 +168,26 @@ async fn run_async(
             .map(|c| (c.totals.clone(), c.created.clone())),
         SystemTime::now(),
     )?;
+    // The metrics take their labels from the tailer's matcher, and the
+    // tailer feeds them from then on.
+    let metrics = match &config.metrics_addr {
+        Some(addr) => {
+            let m = Metrics::start(
+                addr,
+                tailer.catalog(),
+                tailer.matcher(),
+                summaries.delivery(),
+            )?;
+            tailer.observe(Box::new(m.feed()));
+            Some(m)
+        }
+        None => None,
+    };
 
     // Watch before the first look, so nothing written in between is missed.
     let (wake_tx, mut wake_rx) = mpsc::channel::<Wake>(WAKE_QUEUE);
     let overflow = Arc::new(AtomicBool::new(false));
-    let mut watcher = if args.no_file_events {
+    let mut watcher = if !config.file_events {
         Err(notify::Error::generic("--no-file-events"))
     } else {
         let overflow = overflow.clone();
@@ -198,7 +219,7 @@ async fn run_async(
     if let Err(e) = &watcher {
         log::warn!(
             "no file-system events ({e}); relying on the poll every {:?}",
-            args.poll_interval
+            config.poll_interval
         );
     }
     let mut watched: Vec<PathBuf> = Vec::new();
@@ -220,7 +241,7 @@ async fn run_async(
         }
     };
     watch_dirs(&tailer, &mut watched);
-    tailer.start(saved.as_ref(), args.from == StartFrom::End, Instant::now());
+    tailer.start(saved.as_ref(), config.from_end, Instant::now());
 
     let mut stdin_rx = if follow_stdin {
         Some(spawn_stdin_reader())
@@ -229,12 +250,11 @@ async fn run_async(
     };
     let only_stdin = follow_stdin && file_args.is_empty();
 
-    let mut sigint = signal(SignalKind::interrupt()).map_err(TailError::Runtime)?;
-    let mut sigterm = signal(SignalKind::terminate()).map_err(TailError::Runtime)?;
-    let mut sighup = signal(SignalKind::hangup()).map_err(TailError::Runtime)?;
+    let shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = shutdown;
     let start = tokio::time::Instant::now();
-    let mut window = tokio::time::interval_at(start + args.interval, args.interval);
-    let mut poll = tokio::time::interval_at(start + args.poll_interval, args.poll_interval);
+    let mut window = tokio::time::interval_at(start + config.interval, config.interval);
+    let mut poll = tokio::time::interval_at(start + config.poll_interval, config.poll_interval);
     let mut listed = None;
     window.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -243,7 +263,7 @@ async fn run_async(
         if let Some(s) = &store
             && let Err(e) = s.save(&tailer.checkpoint(SystemTime::now()))
         {
-            log::error!("{e}");
+            log::error!("{}", with_causes(&e));
         }
     };
 
@@ -264,20 +284,16 @@ async fn run_async(
         }
         tokio::select! {
             biased;
-            _ = sigint.recv() => break,
-            _ = sigterm.recv() => break,
-            _ = sighup.recv() => match reload() {
-                Ok(catalog) => match tailer.reload(catalog, SystemTime::now()) {
-                    Ok(summary) => {
-                        log::info!("catalog reloaded");
-                        if let Some(m) = &metrics {
-                            m.catalog_changed(tailer.catalog());
-                        }
-                        summaries.write(&summary).map_err(TailError::WriteSummary)?;
-                        save(&tailer);
+            _ = &mut shutdown => break,
+            Some(catalog) = reloads.recv() => match tailer.reload(catalog, SystemTime::now()) {
+                Ok(summary) => {
+                    log::info!("catalog reloaded");
+                    if let Some(m) = &metrics {
+                        m.catalog_changed(tailer.catalog(), tailer.matcher());
                     }
-                    Err(e) => log::error!("catalog reload failed, keeping the old one: {e}"),
-                },
+                    summaries.write(&summary).map_err(TailError::WriteSummary)?;
+                    save(&tailer);
+                }
                 Err(e) => log::error!("catalog reload failed, keeping the old one: {e}"),
             },
             _ = window.tick() => {
@@ -334,6 +350,19 @@ async fn run_async(
     save(&tailer);
     summaries.finish();
     Ok(())
+}
+
+/// An error and its causes, `: `-separated, as the command layer prints a
+/// fatal one: for errors the agent logs and survives.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// The next stdin chunk; pending forever when stdin is not followed.

@@ -82,7 +82,7 @@ pub fn catalog_codes() -> Vec<String> {
 
 use faultline::catalog::CodeId;
 use faultline::matcher::{Found, Matcher, UnknownCode};
-use faultline::search::{Position, ResumePoint, Searcher, Sink, Totals};
+use faultline::search::{Flow, Position, ResumePoint, Searcher, Sink, StreamTotals};
 
 /// A sink that records hits in the reference's terms.
 pub struct Collect<'m> {
@@ -100,7 +100,9 @@ impl<'m> Collect<'m> {
 }
 
 impl Sink for Collect<'_> {
-    fn known(&mut self, id: CodeId, pos: Position) {
+    type Error = std::io::Error;
+
+    fn known(&mut self, id: CodeId, pos: Position) -> std::io::Result<Flow> {
         let code = self.m.code(id).to_string();
         self.hits.push(Hit {
             offset: pos.offset,
@@ -108,8 +110,9 @@ impl Sink for Collect<'_> {
             code,
             known: true,
         });
+        Ok(Flow::Continue)
     }
-    fn unknown(&mut self, u: UnknownCode, pos: Position) {
+    fn unknown(&mut self, u: UnknownCode, pos: Position) -> std::io::Result<Flow> {
         let code = format!("{}.{:04}", self.m.prefix(u.prefix), u.number);
         self.hits.push(Hit {
             offset: pos.offset,
@@ -117,6 +120,7 @@ impl Sink for Collect<'_> {
             code,
             known: false,
         });
+        Ok(Flow::Continue)
     }
 }
 
@@ -135,7 +139,12 @@ pub fn via_matcher(m: &Matcher, input: &[u8]) -> Vec<Hit> {
 
 /// The searcher over a reader that hands out the input in reads of at most
 /// `chunk` bytes, with a buffer of `buffer` fresh bytes.
-pub fn via_searcher(m: &Matcher, input: &[u8], buffer: usize, chunk: usize) -> (Vec<Hit>, Totals) {
+pub fn via_searcher(
+    m: &Matcher,
+    input: &[u8],
+    buffer: usize,
+    chunk: usize,
+) -> (Vec<Hit>, StreamTotals) {
     let mut s = Searcher::new(buffer);
     let mut sink = Collect::new(m);
     let t = s
@@ -161,10 +170,10 @@ impl std::io::Read for Chunked<'_> {
 
 /// Independent counts: bytes, and LF-terminated lines plus a final
 /// unterminated one.
-pub fn naive_totals(input: &[u8]) -> Totals {
+pub fn naive_totals(input: &[u8]) -> StreamTotals {
     let lf = input.iter().filter(|&&b| b == b'\n').count() as u64;
     let last = u64::from(input.last().is_some_and(|&b| b != b'\n'));
-    Totals {
+    StreamTotals {
         bytes: input.len() as u64,
         lines: lf + last,
     }
@@ -180,7 +189,7 @@ pub fn via_tail(
     cuts: &[usize],
     buffer: usize,
     restart_after: Option<usize>,
-) -> (Vec<Hit>, Totals) {
+) -> (Vec<Hit>, StreamTotals) {
     let mut s = Searcher::new(buffer);
     let mut sink = Collect::new(m);
     // `written` is how much of the input the "file" holds; `pos` is where
@@ -208,6 +217,6 @@ pub fn via_tail(
             assert_eq!(pos, written);
         }
     }
-    let t = s.finish(m, &mut sink);
+    let t = s.finish(m, &mut sink).unwrap();
     (sink.hits, t)
 }

@@ -518,7 +518,9 @@ fn rst_backquoted(chars: &[char], i: usize) -> (String, usize) {
 /// followed by a backquote (prefix form) or directly preceded by one (suffix
 /// form): where the role ends.
 fn rst_role(chars: &[char], i: usize) -> Option<usize> {
-    let name = chars[i + 1..]
+    // `i` may be the end of the text (a backquoted span that ends it).
+    let name = chars
+        .get(i + 1..)?
         .iter()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+'))
         .count();

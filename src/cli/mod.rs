@@ -1,9 +1,15 @@
 //! The command line: every subcommand, option and help text, as clap derive
-//! types. Parsing only; `main.rs` dispatches and the library modules do the
-//! work, so the whole interface of SPEC section 3 can be read in this file.
+//! types, so the whole interface of SPEC section 3 can be read in this file.
+//! Part of the binary only: the library knows nothing of clap. [`scan`] and
+//! [`tail`] turn the flags into the library's plain options and do the
+//! process's side (terminals, signals, the runtime, printing); `main.rs`
+//! dispatches.
 
-use crate::catalog::Category;
+pub mod scan;
+pub mod tail;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use faultline::catalog::Category;
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
@@ -170,13 +176,13 @@ pub struct TailArgs {
     #[arg(long, value_name = "FILE|-|URL", default_value = "-")]
     pub summaries: String,
     /// Summaries queued at most for a URL (tests shrink it).
-    #[arg(long, value_name = "N", default_value_t = crate::sink::post::PostConfig::DEFAULT_QUEUE, hide = true)]
+    #[arg(long, value_name = "N", default_value_t = faultline::sink::post::PostConfig::DEFAULT_QUEUE, hide = true)]
     pub summaries_queue: usize,
     /// Serve Prometheus metrics at http://ADDR/metrics. Without a host
     /// (`:9464`) it is loopback only; give the address to serve others,
     /// e.g. 0.0.0.0:9464 for every interface.
     #[arg(long, value_name = "ADDR")]
-    pub metrics_addr: Option<crate::metrics::MetricsAddr>,
+    pub metrics_addr: Option<faultline::metrics::MetricsAddr>,
     /// Also write every hit as a JSON line, with the time it was found.
     #[arg(long, value_name = "FILE|-")]
     pub events: Option<PathBuf>,
@@ -210,7 +216,7 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 fn parse_category(s: &str) -> Result<Category, String> {
     s.trim()
         .parse()
-        .map_err(|e: crate::catalog::UnknownCategory| e.to_string())
+        .map_err(|e: faultline::catalog::UnknownCategory| e.to_string())
 }
 
 #[derive(Args, Debug)]

@@ -1,4 +1,4 @@
-//! Sources for `scan`: turning the PATH arguments into a list of inputs
+//! Inputs of `scan`: turning the PATH arguments into a list of inputs
 //! (files, directories walked recursively, stdin) and opening each input as
 //! a plain byte stream, decompressing gzip and zstd.
 //!
@@ -24,7 +24,7 @@
 //! never stop the other inputs.
 
 use crate::matcher::Matcher;
-use crate::search::{Searcher, Sink, Totals};
+use crate::search::{Searcher, Sink, StreamTotals};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -425,7 +425,7 @@ impl PlainMap {
         matcher: &Matcher,
         sink: &mut S,
         progress: &mut dyn FnMut(u64),
-    ) -> Totals {
+    ) -> Result<StreamTotals, S::Error> {
         let page = 4096;
         let mut released = 0usize;
         let mut reported = 0usize;
