@@ -281,7 +281,7 @@ fn catalog_check_reports_the_spread_and_every_problem_of_a_user_catalog() {
     let bad = dir.path().join("bad.json");
     std::fs::write(
         &bad,
-        "[\n  {\"code\": \"Foo.0001\", \"status\": \"400\"},\n  {\"code\": \"foo\", \"category\": \"urgent\"}\n]\n",
+        "[\n  {\"code\": \"Foo.0001\", \"status\": \"400\"},\n  {\"code\": \"foo bar\", \"category\": \"urgent\"}\n]\n",
     )
     .unwrap();
     let out = faultline()

@@ -12,13 +12,21 @@
 //! must be listed, and every listed file must be there: a document the build
 //! silently skipped would be a hole in the catalog.
 //!
+//! A directory without a manifest (a folder of pages saved from a vendor's
+//! site) is read whole: every file in it (hidden files and subdirectories
+//! aside) is a document, and each code's service is
+//! [`default_service`](super::default_service): its family prefix (`DBS`
+//! for `DBS.200001`), or the code itself for word and purely numeric codes.
+//!
 //! Merge rules (SPEC section 1), for the rows of all documents that give a
 //! code:
 //! - one entry per code; a code given for two different services is an error;
 //! - `message`: from an English row; else a message without CJK characters
 //!   (a Chinese document's English message column); else any message; else,
 //!   as for CSBS whose documents have no message, the Chinese description
-//!   (then the English one);
+//!   (then the English one); else the remedy; else, for a row that gives
+//!   nothing but its code (word codes such as `InternalFailure` say what
+//!   they mean), the code itself;
 //! - `description` and `remedy`: one text per language, from the rows of that
 //!   language;
 //! - `status`: from an English row when there is one, else from any row;
@@ -28,7 +36,7 @@
 //! name sorts first wins. The category is left to the caller's `categorize`.
 
 use super::source::{Lang, SourceError, SourceRow, has_cjk, parse_document};
-use super::{Category, Entry, Texts};
+use super::{Category, Entry, Texts, default_service};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -62,7 +70,8 @@ pub enum BuildError {
 #[serde(deny_unknown_fields)]
 struct Document {
     file: String,
-    service: String,
+    /// `None` when the directory has no manifest.
+    service: Option<String>,
 }
 
 /// Builds the entries, sorted by code, from the documents in `dir`.
@@ -71,7 +80,7 @@ pub fn build_from_dir(
     categorize: &dyn Fn(&str, &str, &Texts, &Texts) -> Category,
 ) -> Result<Vec<Entry>, BuildError> {
     let documents = read_manifest(dir)?;
-    let mut rows: Vec<(SourceRow, &str)> = Vec::new();
+    let mut rows: Vec<(SourceRow, String)> = Vec::new();
     for doc in &documents {
         let path = dir.join(&doc.file);
         let bytes = std::fs::read(&path).map_err(|source| BuildError::Io {
@@ -82,9 +91,15 @@ pub fn build_from_dir(
             e.path = path.clone();
             e
         })?;
-        rows.extend(parsed.into_iter().map(|r| (r, doc.service.as_str())));
+        rows.extend(parsed.into_iter().map(|r| {
+            let service = doc
+                .service
+                .clone()
+                .unwrap_or_else(|| default_service(&r.code).to_string());
+            (r, service)
+        }));
     }
-    let mut by_code: BTreeMap<String, Vec<(SourceRow, &str)>> = BTreeMap::new();
+    let mut by_code: BTreeMap<String, Vec<(SourceRow, String)>> = BTreeMap::new();
     for (row, service) in rows {
         by_code
             .entry(row.code.clone())
@@ -101,10 +116,18 @@ pub fn build_from_dir(
 /// name.
 fn read_manifest(dir: &Path) -> Result<Vec<Document>, BuildError> {
     let path = dir.join(MANIFEST);
-    let text = std::fs::read_to_string(&path).map_err(|source| BuildError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir.is_dir() => {
+            return every_document(dir);
+        }
+        Err(source) => {
+            return Err(BuildError::Io {
+                path: path.clone(),
+                source,
+            });
+        }
+    };
     let at = |line: usize, problem: String| BuildError::At {
         path: path.clone(),
         line,
@@ -146,7 +169,7 @@ fn read_manifest(dir: &Path) -> Result<Vec<Document>, BuildError> {
                 ),
             ));
         }
-        if doc.service.trim().is_empty() {
+        if doc.service.as_deref().is_none_or(|s| s.trim().is_empty()) {
             return Err(at(
                 line_of(&doc.file),
                 format!("{} has no service; give one such as \"ECS\"", doc.file),
@@ -191,11 +214,42 @@ fn read_manifest(dir: &Path) -> Result<Vec<Document>, BuildError> {
     Ok(documents)
 }
 
+/// Every file of a directory without a manifest, as documents whose
+/// services are derived from their codes, sorted by file name.
+fn every_document(dir: &Path) -> Result<Vec<Document>, BuildError> {
+    let io = |source| BuildError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut documents = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') && entry.path().is_file() {
+            documents.push(Document {
+                file: name,
+                service: None,
+            });
+        }
+    }
+    documents.sort_by(|a, b| a.file.cmp(&b.file));
+    if documents.is_empty() {
+        return Err(BuildError::At {
+            path: dir.to_path_buf(),
+            line: 1,
+            problem: format!(
+                "no documents here; put the vendor's error-code pages (Markdown, reStructuredText or HTML) in this directory, and optionally a {MANIFEST} naming each one's service"
+            ),
+        });
+    }
+    Ok(documents)
+}
+
 /// One entry from the rows of every document that gives its code, in file
 /// name order.
 fn merge(
     dir: &Path,
-    rows: &[(SourceRow, &str)],
+    rows: &[(SourceRow, String)],
     categorize: &dyn Fn(&str, &str, &Texts, &Texts) -> Category,
 ) -> Result<Entry, BuildError> {
     let (first, service) = &rows[0];
@@ -239,13 +293,8 @@ fn merge(
         .or_else(|| all().find_map(|r| r.message.clone()))
         .or_else(|| description.zh.clone())
         .or_else(|| description.en.clone())
-        .ok_or_else(|| BuildError::At {
-            path: dir.join(&first.file),
-            line: first.line,
-            problem: format!(
-                "{code} has neither a message nor a description, and a catalog entry needs a message"
-            ),
-        })?;
+        .or_else(|| remedy.preferred().map(str::to_string))
+        .unwrap_or_else(|| code.clone());
     let mut sources: Vec<String> = all().map(|r| r.file.clone()).collect();
     sources.sort();
     sources.dedup();

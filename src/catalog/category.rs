@@ -23,7 +23,8 @@
 //! does not match `asumeToken`) unless they end in `*`; Chinese phrases, which
 //! have no word boundaries, match anywhere.
 
-use super::{Category, Texts, is_code};
+use super::code::check_code;
+use super::{Category, Texts};
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -358,11 +359,8 @@ fn parse_overrides(json: &str) -> Result<Vec<Override>, RulesError> {
             place: format!("override {} ({:?}), field {field:?}", i + 1, spec.code),
             problem,
         };
-        if !is_code(&spec.code) {
-            return Err(problem(
-                "code",
-                "not an error code: expected PREFIX.DDDD, e.g. Ecs.0013".into(),
-            ));
+        if let Err(why) = check_code(&spec.code) {
+            return Err(problem("code", format!("not an error code: it {why}")));
         }
         if overrides.iter().any(|o| o.code == spec.code) {
             return Err(problem(
@@ -849,7 +847,7 @@ mod tests {
         );
 
         let e = overrides_error(
-            r#"{"overrides": [{"code": "X.1", "category": "quota", "reason": "r"}]}"#,
+            r#"{"overrides": [{"code": "X 1", "category": "quota", "reason": "r"}]}"#,
         );
         assert!(e.contains("not an error code"), "{e}");
 

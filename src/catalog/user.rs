@@ -3,7 +3,12 @@
 //!
 //! A user catalog is a JSON array of objects of the [`Entry`] shape in which
 //! every field but `code` is optional, so users can override a field of a
-//! built-in code or add other services' codes. Validation is exhaustive:
+//! built-in code or add other services' codes; or the same in CSV, with a
+//! header row naming the fields ([`super::csv`]). Which one a file is, is
+//! read from its content: JSON starts with `[` (after an optional UTF-8
+//! byte-order mark, accepted in both), anything else is CSV. Codes may have
+//! any shape of SPEC section 1 ([`super::code::check_code`]). Validation is
+//! exhaustive:
 //! [`parse`] reports *every* problem, each with the file, the line where its
 //! entry starts, the entry's code and the field, rather than stopping at the
 //! first one, so `catalog check` can be used as a linter.
@@ -11,11 +16,19 @@
 //! Merge rules ([`merge`]): a field the user gives replaces the built-in one;
 //! `description` and `remedy` are merged per language; the user file's name
 //! is added to `sources` unless the entry lists its own. A new code takes
-//! its prefix as `service` when none is given, its category from the
-//! category rules when none is given, and `status` null; an existing code
-//! keeps its category unless the user gives one.
+//! [`super::default_service`] as `service` when none is given (its family
+//! prefix, `DBS` for `DBS.200001`; the code itself for a word or purely
+//! numeric code), its category from the category rules when none is given,
+//! and `status` null; an existing code keeps its category unless the user
+//! gives one.
+//!
+//! Cost: validation is linear in the file; the merge looks each code up once
+//! (binary search) and adds the new ones with one sort and one merge
+//! ([`super::Catalog::insert_new`]), so a million entries in any order load
+//! in about a second.
 
-use super::{Category, Entry, Texts, code_prefix};
+use super::code::check_code;
+use super::{Category, Entry, Texts, default_service};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -134,6 +147,11 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<UserCatalog, UserCatalogError>
 /// shape is required (the built-in catalog, a full export); without, only
 /// `code` is (a user catalog). Returns the valid entries and all problems.
 pub fn validate(bytes: &[u8], complete: bool) -> (Vec<UserEntry>, Vec<Problem>) {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|&b| b != b'[' && b != b'{') {
+        return super::csv::validate(bytes, complete);
+    }
     let mut problems = Vec::new();
     let whole = |line: usize, message: String| Problem {
         line,
@@ -185,7 +203,7 @@ pub fn validate(bytes: &[u8], complete: bool) -> (Vec<UserEntry>, Vec<Problem>) 
     };
     let lines = element_lines(text);
     let mut entries = Vec::with_capacity(items.len());
-    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    let mut seen = Seen::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         let line = lines.get(i).copied().unwrap_or(1);
         let mut ctx = EntryCheck {
@@ -195,17 +213,39 @@ pub fn validate(bytes: &[u8], complete: bool) -> (Vec<UserEntry>, Vec<Problem>) 
             problems: &mut problems,
         };
         if let Some(entry) = ctx.check(item, complete) {
-            if let Some(first) = seen.insert(entry.code.clone(), i + 1) {
-                ctx.problem(
-                    Some("code"),
-                    format!("duplicate code: entry {first} has it too; keep one"),
-                );
-            } else {
+            seen.add(entry, i + 1, &mut ctx, &mut entries);
+        }
+    }
+    (entries, problems)
+}
+
+/// The codes of a file seen so far, to report a code given twice.
+pub(crate) struct Seen(std::collections::HashMap<String, usize>);
+
+impl Seen {
+    pub(crate) fn with_capacity(n: usize) -> Seen {
+        Seen(std::collections::HashMap::with_capacity(n))
+    }
+
+    /// Keeps `entry` (number `index` in the file) unless its code was seen.
+    pub(crate) fn add(
+        &mut self,
+        entry: UserEntry,
+        index: usize,
+        ctx: &mut EntryCheck<'_>,
+        entries: &mut Vec<UserEntry>,
+    ) {
+        match self.0.entry(entry.code.clone()) {
+            std::collections::hash_map::Entry::Occupied(first) => ctx.problem(
+                Some("code"),
+                format!("duplicate code: entry {} has it too; keep one", first.get()),
+            ),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(index);
                 entries.push(entry);
             }
         }
     }
-    (entries, problems)
 }
 
 /// The 1-based line on which each element of the top-level array starts.
@@ -251,15 +291,16 @@ fn element_lines(text: &str) -> Vec<usize> {
     lines
 }
 
-struct EntryCheck<'p> {
-    line: usize,
-    index: usize,
-    code: Option<String>,
-    problems: &'p mut Vec<Problem>,
+/// The problems of one entry: where it is, and its code once known.
+pub(crate) struct EntryCheck<'p> {
+    pub(crate) line: usize,
+    pub(crate) index: usize,
+    pub(crate) code: Option<String>,
+    pub(crate) problems: &'p mut Vec<Problem>,
 }
 
 impl EntryCheck<'_> {
-    fn problem(&mut self, field: Option<&str>, message: String) {
+    pub(crate) fn problem(&mut self, field: Option<&str>, message: String) {
         self.problems.push(Problem {
             line: self.line,
             entry: Some(self.index),
@@ -276,17 +317,7 @@ impl EntryCheck<'_> {
         };
         let before = self.problems.len();
         let code = match obj.get("code") {
-            Some(Value::String(c)) if code_prefix(c).is_some() => {
-                self.code = Some(c.clone());
-                Some(c.clone())
-            }
-            Some(Value::String(c)) => {
-                self.problem(
-                    Some("code"),
-                    format!("{c:?} is not an error code: expected PREFIX.DDDD (letters/digits, a dot, four digits), e.g. Ecs.0013"),
-                );
-                None
-            }
+            Some(Value::String(c)) => self.code(c),
             Some(other) => {
                 self.problem(
                     Some("code"),
@@ -328,6 +359,23 @@ impl EntryCheck<'_> {
             sources: self.sources(obj),
         };
         (self.problems.len() == before && code.is_some()).then_some(entry)
+    }
+
+    /// `c` if it has the shape of a code; else a problem saying why not.
+    pub(crate) fn code(&mut self, c: &str) -> Option<String> {
+        match check_code(c) {
+            Ok(()) => {
+                self.code = Some(c.to_string());
+                Some(c.to_string())
+            }
+            Err(why) => {
+                self.problem(
+                    Some("code"),
+                    format!("{c:?} is not an error code: it {why}"),
+                );
+                None
+            }
+        }
     }
 
     fn string(&mut self, obj: &Map<String, Value>, field: &str) -> Option<String> {
@@ -466,9 +514,12 @@ fn kind(v: &Value) -> &'static str {
 /// `categorize` decides the category of a new entry that gives none; an
 /// existing entry keeps its category unless the user gives one, so editing a
 /// remedy's wording never silently moves a code to another category.
+///
+/// Takes the user catalog by value: its texts move into the entries (a
+/// million-entry file would otherwise be a few million extra allocations).
 pub fn merge(
     catalog: &mut super::Catalog,
-    user: &UserCatalog,
+    user: UserCatalog,
     categorize: &dyn Fn(&str, &str, &Texts, &Texts) -> Category,
 ) {
     let file_name = user
@@ -476,61 +527,87 @@ pub fn merge(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| user.path.display().to_string());
-    for u in &user.entries {
-        let existing = catalog.get(&u.code).cloned();
-        let is_new = existing.is_none();
-        let mut entry = match existing {
-            Some(e) => e,
-            None => Entry {
-                code: u.code.clone(),
-                service: code_prefix(&u.code).unwrap_or_default().to_string(),
+    let mut new_codes: Vec<UserEntry> = Vec::new();
+    for u in user.entries {
+        match catalog.id(&u.code) {
+            Some(id) => apply(catalog.entry_mut(id), u, false, &file_name, categorize),
+            None => new_codes.push(u),
+        }
+    }
+    // Sorting the user entries (code first, so comparisons stay in cache)
+    // before they become ~200-byte entries keeps a million new codes to one
+    // sort and one move of each entry.
+    new_codes.sort_unstable_by(|a, b| a.code.cmp(&b.code));
+    let added = new_codes
+        .into_iter()
+        .map(|mut u| {
+            let code = std::mem::take(&mut u.code);
+            let mut entry = Entry {
+                service: default_service(&code).to_string(),
+                code,
                 status: None,
                 message: String::new(),
                 description: Texts::default(),
                 remedy: Texts::default(),
                 category: Category::ContactSupport,
                 sources: Vec::new(),
-            },
-        };
-        if let Some(s) = &u.service {
-            entry.service = s.clone();
+            };
+            apply(&mut entry, u, true, &file_name, categorize);
+            entry
+        })
+        .collect();
+    // A file's codes are distinct (a duplicate is a validation problem), and
+    // `added` holds only codes the catalog lacks, in order.
+    catalog.insert_new(added);
+}
+
+/// Applies the fields a user entry gives to `entry`.
+fn apply(
+    entry: &mut Entry,
+    u: UserEntry,
+    is_new: bool,
+    file_name: &str,
+    categorize: &dyn Fn(&str, &str, &Texts, &Texts) -> Category,
+) {
+    if let Some(s) = u.service {
+        entry.service = s;
+    }
+    if let Some(s) = u.status {
+        entry.status = s;
+    }
+    if let Some(d) = &u.description {
+        merge_texts(&mut entry.description, d);
+    }
+    if let Some(r) = &u.remedy {
+        merge_texts(&mut entry.remedy, r);
+    }
+    match u.message {
+        Some(m) => entry.message = m,
+        None if entry.message.is_empty() => {
+            entry.message = entry
+                .description
+                .preferred()
+                .unwrap_or_default()
+                .to_string()
         }
-        if let Some(s) = u.status {
-            entry.status = s;
+        None => {}
+    }
+    entry.category = match u.category {
+        Some(c) => c,
+        None if is_new => categorize(
+            &entry.code,
+            &entry.message,
+            &entry.description,
+            &entry.remedy,
+        ),
+        None => entry.category,
+    };
+    match u.sources {
+        Some(s) => entry.sources = s,
+        None if !entry.sources.iter().any(|s| s == file_name) => {
+            entry.sources.push(file_name.to_string())
         }
-        if let Some(d) = &u.description {
-            merge_texts(&mut entry.description, d);
-        }
-        if let Some(r) = &u.remedy {
-            merge_texts(&mut entry.remedy, r);
-        }
-        match &u.message {
-            Some(m) => entry.message = m.clone(),
-            None if entry.message.is_empty() => {
-                entry.message = entry
-                    .description
-                    .preferred()
-                    .unwrap_or_default()
-                    .to_string()
-            }
-            None => {}
-        }
-        entry.category = match u.category {
-            Some(c) => c,
-            None if is_new => categorize(
-                &entry.code,
-                &entry.message,
-                &entry.description,
-                &entry.remedy,
-            ),
-            None => entry.category,
-        };
-        match &u.sources {
-            Some(s) => entry.sources = s.clone(),
-            None if !entry.sources.contains(&file_name) => entry.sources.push(file_name.clone()),
-            None => {}
-        }
-        catalog.upsert(entry);
+        None => {}
     }
 }
 
@@ -558,7 +635,7 @@ mod tests {
     fn every_problem_is_reported_with_line_entry_and_field() {
         let text = br#"[
   {"code": "Foo.0001", "status": 99},
-  {"code": "Foo.01", "category": "panic"},
+  {"code": "Foo 01", "category": "panic"},
   {"service": "X", "remedy": {"fr": "non"}},
   {"code": "Foo.0001", "colour": "red"}
 ]"#;
@@ -567,7 +644,7 @@ mod tests {
         let shown: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         let expect = [
             "line 2, entry 1 (Foo.0001), field \"status\": 99 is not an HTTP status",
-            "line 3, entry 2, field \"code\": \"Foo.01\" is not an error code",
+            "line 3, entry 2, field \"code\": \"Foo 01\" is not an error code: it has ' ' at byte 3",
             "line 3, entry 2, field \"category\": unknown category \"panic\"",
             "line 4, entry 3, field \"code\": missing",
             "line 4, entry 3, field \"remedy.fr\": unknown language",
@@ -641,7 +718,7 @@ mod tests {
                  {"code": "Foo.0001", "remedy": {"en": "Wait."}}]"#,
         )
         .unwrap();
-        merge(&mut cat, &user, &|_, _, _, r| {
+        merge(&mut cat, user, &|_, _, _, r| {
             if r.en.as_deref() == Some("Wait.") {
                 Category::Retry
             } else {

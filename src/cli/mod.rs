@@ -12,13 +12,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use faultline::catalog::Category;
 use std::path::PathBuf;
 
+// Every example line runs as written in a directory holding the files it
+// names (tests/cli_polish.rs does so): relative paths, quoted globs, one
+// line each and under 80 columns so that clap never wraps one.
 const EXAMPLES: &str = "\
 Examples:
-  faultline scan /var/log/app/                 report on every log under a directory
-  faultline scan --format json app.log.gz      JSON report of a gzip archive
-  zcat old.log.gz | faultline scan -           read stdin
-  faultline scan --fail-on quota,access logs/  exit 1 when such hits are found (CI)
-  faultline explain Ecs.0013 IMG.0015          what the catalog says about codes
+  faultline scan logs/                      # every log under a directory
+  faultline scan --format json app.log.gz   # JSON report of a gzip archive
+  zcat app.log.gz | faultline scan -        # read stdin
+  faultline scan --fail-on quota,access logs/   # exit 1 on such hits (CI)
+  faultline explain Ecs.0013 IMG.0015       # what the catalog says
   faultline catalog list --service ECS --category quota";
 
 #[derive(Parser, Debug)]
@@ -41,7 +44,7 @@ pub struct GlobalArgs {
     /// repeatable, later files win.
     #[arg(long = "catalog", value_name = "FILE", global = true)]
     pub catalogs: Vec<PathBuf>,
-    /// Print nothing on stderr but errors, and no progress bar.
+    /// Print nothing on stderr but errors (for scan, no progress bar either).
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// How much to say on stderr.
@@ -62,7 +65,7 @@ pub enum Command {
     /// Batch analysis: scan files, directories, archives or stdin and print a report at the end.
     #[command(after_help = "\
 Examples:
-  faultline scan /var/log/app/
+  faultline scan logs/
   faultline scan --format json --events hits.jsonl logs/*.gz
   faultline scan --threads 1 --fail-on quota big.log.zst
   kubectl logs deploy/api | faultline scan")]
@@ -70,10 +73,11 @@ Examples:
     /// Follow logs like `tail -F` (through rotation and restarts) and write periodic summaries.
     #[command(after_help = "\
 Examples:
-  faultline tail /var/log/app/*.log
-  faultline tail --state-dir /var/lib/faultline --summaries /var/log/faultline/summaries.jsonl '/var/log/app/app.log*'
+  faultline tail 'logs/*.log'
+  faultline tail --state-dir state --summaries summaries.jsonl 'logs/app.log*'
   faultline tail --from beginning --interval 1m --events - app.log
-  faultline tail --metrics-addr :9464 --summaries https://alerts.example/faultline '/var/log/app/*.log'
+  faultline tail --metrics-addr :9464 'logs/*.log'
+  faultline tail --summaries https://alerts.example/faultline 'logs/*.log'
   kubectl logs -f deploy/api | faultline tail -")]
     Tail(TailArgs),
     /// What the catalog says about codes: service, status, category, message, description, remedy.
@@ -124,7 +128,9 @@ pub struct ScanArgs {
     /// Follow symbolic links while walking directories.
     #[arg(long)]
     pub follow: bool,
-    /// Codes listed in the text report's top-codes table.
+    /// How many codes the text report lists, most frequent first, in its
+    /// top-codes table and in its unknown-codes list each; the rest are
+    /// counted in an `... and N more` line (0: none listed, all counted).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
     /// Read plain files with read(2) instead of memory-mapping them. Use it
@@ -219,11 +225,24 @@ fn parse_category(s: &str) -> Result<Category, String> {
         .map_err(|e: faultline::catalog::UnknownCategory| e.to_string())
 }
 
+/// A category chosen from its listed values (help shows all seven).
+fn category_values() -> impl clap::builder::TypedValueParser<Value = Category> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Category::ALL.map(Category::as_str))
+        // The parser only lets Category names through, so parsing succeeds.
+        .map(|s| {
+            s.parse::<Category>()
+                .expect("a possible value is a category")
+        })
+}
+
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
     /// Codes to explain, e.g. Ecs.0013.
     #[arg(value_name = "CODE", required = true)]
     pub codes: Vec<String>,
+    /// Output format: text for people, json (an array of catalog entries)
+    /// for programs.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
 }
@@ -240,7 +259,7 @@ pub enum CatalogCommand {
     #[command(after_help = "\
 Examples:
   faultline catalog build
-  faultline catalog build --sources my-docs/ -o /tmp/catalog.json")]
+  faultline catalog build --sources my-docs/ -o my-catalog.json")]
     Build {
         /// Directory of vendor documents, with their documents.json manifest.
         #[arg(long, value_name = "DIR", default_value = "catalog/sources")]
@@ -257,7 +276,7 @@ Examples:
     /// Validate a catalog or user catalog; report every problem by entry and field.
     #[command(after_help = "\
 Examples:
-  faultline catalog check                     the built-in catalog and any --catalog files
+  faultline catalog check   # the built-in catalog and any --catalog files
   faultline catalog check my-codes.json")]
     Check {
         /// A catalog file; without it, the built-in catalog and the --catalog files are checked.
@@ -270,6 +289,7 @@ Examples:
   faultline catalog export --format json > catalog.json
   faultline catalog export --format csv > catalog.csv")]
     Export {
+        /// Output format: json (the catalog file's own format) or csv.
         #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
         format: ExportFormat,
     },
@@ -279,14 +299,17 @@ Examples:
   faultline catalog list --service CSBS
   faultline catalog list --category retry")]
     List {
+        /// Only codes of this service, as the catalog names it (e.g. ECS, CSBS).
         #[arg(long, value_name = "SERVICE")]
         service: Option<String>,
-        #[arg(long, value_name = "CATEGORY", value_parser = parse_category)]
+        /// Only codes of this remedy category.
+        #[arg(long, value_name = "CATEGORY", value_parser = category_values())]
         category: Option<Category>,
     },
     /// Everything about one code, and why it has its category.
     #[command(after_help = "Example:\n  faultline catalog show BackupService.6133")]
     Show {
+        /// The code, as the catalog spells it (codes are case-sensitive).
         #[arg(value_name = "CODE")]
         code: String,
     },

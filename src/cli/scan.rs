@@ -65,7 +65,11 @@ pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcom
     };
     let mut outcome = scan::scan(catalog, &paths, &options, events)?;
     for e in &outcome.report.errors {
-        log::error!("{}: {}", e.path, e.error);
+        log::error!(
+            "{}: {}",
+            faultline::sink::report::escape_controls(&e.path),
+            e.error
+        );
     }
     outcome.failed_categories = args
         .fail_on

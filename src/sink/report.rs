@@ -8,8 +8,10 @@ use crate::aggregate::Views;
 use crate::catalog::{Catalog, Category};
 use crate::input::InputError;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use unicode_width::UnicodeWidthStr;
 
 /// Everything a scan found, in the JSON shape of the SPEC.
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
@@ -58,7 +60,8 @@ impl Report {
         writeln!(out)
     }
 
-    /// The text report; `top` is how many codes the top-codes table lists.
+    /// The text report; `top` is how many codes the top-codes table and the
+    /// unknown-codes list each list (the rest are only counted).
     pub fn write_text(
         &self,
         out: &mut impl Write,
@@ -68,11 +71,12 @@ impl Report {
         let secs = self.elapsed_ms as f64 / 1000.0;
         writeln!(
             out,
-            "Scanned {} file{}, {} in {} lines, in {secs:.2} s",
+            "Scanned {} file{}, {} in {} line{}, in {secs:.2} s",
             group(self.files),
             if self.files == 1 { "" } else { "s" },
             human_bytes(self.bytes),
             group(self.lines),
+            if self.lines == 1 { "" } else { "s" },
         )?;
         writeln!(
             out,
@@ -96,14 +100,14 @@ impl Report {
             )?;
             let mut unknown: Vec<(&String, &u64)> = self.unknown_codes.iter().collect();
             unknown.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-            for (code, n) in unknown.iter().take(top.max(1)) {
+            for (code, n) in unknown.iter().take(top) {
                 writeln!(out, "  {:>8}  {code}", group(**n))?;
             }
-            if unknown.len() > top.max(1) {
+            if unknown.len() > top {
                 writeln!(
                     out,
                     "  ... and {} more (see --format json)",
-                    unknown.len() - top.max(1)
+                    unknown.len() - top
                 )?;
             }
         }
@@ -116,7 +120,7 @@ impl Report {
                 if self.errors.len() == 1 { "" } else { "s" }
             )?;
             for e in &self.errors {
-                writeln!(out, "  {}: {}", e.path, e.error)?;
+                writeln!(out, "  {}: {}", escape_controls(&e.path), e.error)?;
             }
         }
         Ok(())
@@ -131,12 +135,12 @@ impl Report {
         let svc_w = self
             .by_service
             .keys()
-            .map(|s| s.len())
+            .map(|s| s.width())
             .max()
             .unwrap_or(0)
             .max("service".len());
         let width = |c: &Category| c.as_str().len().max(6);
-        write!(out, "{:<svc_w$}", "service")?;
+        write!(out, "{}", pad("service", svc_w))?;
         for c in &cats {
             write!(out, "  {:>w$}", c.as_str(), w = width(c))?;
         }
@@ -146,7 +150,7 @@ impl Report {
                    counts: &dyn Fn(Category) -> u64,
                    total: u64|
          -> io::Result<()> {
-            write!(out, "{name:<svc_w$}")?;
+            write!(out, "{}", pad(name, svc_w))?;
             for c in &cats {
                 let n = counts(*c);
                 let cell = if n == 0 { "-".to_string() } else { group(n) };
@@ -176,10 +180,10 @@ impl Report {
             .filter_map(|(code, n)| catalog.get(code).map(|e| (**n, e)))
             .collect();
         // Columns aligned over what is shown, so the table pastes cleanly.
-        let w_code = shown.iter().map(|(_, e)| e.code.len()).max().unwrap_or(0);
+        let w_code = shown.iter().map(|(_, e)| e.code.width()).max().unwrap_or(0);
         let w_service = shown
             .iter()
-            .map(|(_, e)| e.service.len())
+            .map(|(_, e)| e.service.width())
             .max()
             .unwrap_or(0);
         let w_category = shown
@@ -190,10 +194,10 @@ impl Report {
         for (n, e) in shown {
             writeln!(
                 out,
-                "  {:>8}  {:<w_code$}  {:<w_service$}  {:<w_category$}  {}",
+                "  {:>8}  {}  {}  {:<w_category$}  {}",
                 group(n),
-                e.code,
-                e.service,
+                pad(&e.code, w_code),
+                pad(&e.service, w_service),
                 e.category.as_str(),
                 e.message
             )?;
@@ -210,6 +214,34 @@ impl Report {
         }
         Ok(())
     }
+}
+
+/// `s` followed by spaces to `width` terminal columns: a CJK character
+/// takes two columns, so `{:<w$}` (which counts chars) would misalign.
+fn pad(s: &str, width: usize) -> String {
+    let mut out = s.to_string();
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(s.width())));
+    out
+}
+
+/// `s` safe to write to a terminal: control characters (an escape
+/// sequence in a file name could recolour or rewrite the screen) are
+/// written as Rust escapes, e.g. `\u{1b}`; everything else is unchanged.
+pub fn escape_controls(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 /// 1234567 as `1,234,567`.

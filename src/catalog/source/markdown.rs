@@ -6,8 +6,9 @@
 //! Unlike GFM, which pads or cuts rows to the header's width, a row with a
 //! different number of cells is an error: in a vendor document it means a
 //! cell is missing or a `|` was left unescaped, and guessing would shift
-//! text into the wrong column. A row that lacks the closing `|` its table
-//! uses is reported as truncated.
+//! text into the wrong column. A row may leave out the closing `|` even when
+//! the header has one (GFM allows it, and hand-edited vendor pages do it);
+//! if such a row also has too few cells, it is reported as cut off.
 //!
 //! Cell text goes through Markdown inline markup (see
 //! [`text::strip_inline`](super::text::strip_inline)) and then the HTML stage,
@@ -127,22 +128,18 @@ pub(crate) fn tables(lines: &[&str]) -> Result<Vec<RawTable>, Problem> {
                 break;
             };
             let line = j + 1;
-            if header.trailing_pipe && !row.trailing_pipe {
-                return Err(Problem::new(
-                    line,
-                    "this row does not end with '|' as the header does; the row looks cut off (truncated document?)",
-                ));
-            }
             if row.cells.len() != width {
-                let what = if row.cells.len() < width {
-                    "a cell is missing (an empty cell is written as '| |')"
+                let what = if header.trailing_pipe && !row.trailing_pipe {
+                    " and does not end with '|' as the header does: the row looks cut off (truncated document?)"
+                } else if row.cells.len() < width {
+                    ": a cell is missing (an empty cell is written as '| |')"
                 } else {
-                    "is there a '|' inside a cell? write it as '\\|'"
+                    ": is there a '|' inside a cell? write it as '\\|'"
                 };
                 return Err(Problem::new(
                     line,
                     format!(
-                        "this row has {} cells but the header has {width}: {what}",
+                        "this row has {} cells but the header has {width}{what}",
                         row.cells.len()
                     ),
                 ));

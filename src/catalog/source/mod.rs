@@ -9,7 +9,10 @@
 //!
 //! Which column holds what is read from each table's header, in English or
 //! Chinese ([`table`]); tables with no error-code column (a parameter table,
-//! say) are skipped. Cell text is cleaned to plain text ([`text`]). A row is
+//! a glossary, the fields of a response body) are skipped, and so is a list
+//! of HTTP statuses headed "Code". A document with several error-code tables
+//! (common errors, then the service's own) gives the rows of all of them; a
+//! document without any is an error naming it. Cell text is cleaned to plain text ([`text`]). A row is
 //! Chinese ([`Lang::Zh`]) when its description or remedy contains CJK
 //! characters, so a Markdown document with English messages and Chinese
 //! descriptions is read as the Chinese document it is.
@@ -145,21 +148,22 @@ fn parse_text(name: &str, text: &str) -> Result<Vec<SourceRow>, Problem> {
 
     let mut rows = Vec::new();
     let mut without_code = None;
-    let mut with_code = 0;
     for t in &tables {
         match table::columns(t) {
-            Ok(cols) => {
-                with_code += 1;
-                rows.extend(table::source_rows(name, t, &cols)?);
-            }
+            Ok(cols) => rows.extend(table::source_rows(name, t, &cols)?),
             Err(HeaderProblem::Invalid(p)) => return Err(p),
             Err(HeaderProblem::NoCode(names)) => {
                 without_code.get_or_insert((t.line, names));
             }
         }
     }
-    if with_code == 0 {
-        let (line, names) = without_code.expect("tables is not empty");
+    if rows.is_empty() {
+        let Some((line, names)) = without_code else {
+            return Err(Problem::new(
+                tables[0].line,
+                "no error-code table found: the tables with a code column list HTTP statuses (200, 404, ...), not error codes",
+            ));
+        };
         return Err(Problem::new(
             line,
             format!(

@@ -9,9 +9,24 @@
 //! status parsed, the texts rendered, and a cell that labels its parts
 //! (`描述：…` / `建议：…`, `Solution: …`) is split between description and
 //! remedy by its labels.
+//!
+//! Rows that continue another (tables flattened from HTML whose cells spanned
+//! rows, as published Markdown and grid tables often are):
+//! - a row whose code cell is empty but which has text elsewhere continues
+//!   the row above: its cells are appended to that row's cells;
+//! - in a Markdown table, which cannot span rows, a status cell that is
+//!   empty (not `-`, which says "no status") takes the status of the row
+//!   above, the way the cell spanning those rows did in the HTML the table
+//!   was converted from. Grid and HTML tables say when a cell spans rows (an
+//!   open separator, `rowspan`), so there an empty status cell is no status.
+//!
+//! A table whose code column holds only HTTP statuses (100 to 599, "Code |
+//! Description" lists of HTTP responses) is not an error-code table and is
+//! skipped, as tables without a code column are.
 
 use super::text::{Block, has_cjk, render};
 use super::{Lang, SourceRow};
+use crate::catalog::code::check_code;
 
 /// A problem found while parsing, before the file name is attached.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +97,9 @@ const HEADER_WORDS: &[(Role, &[&str])] = &[
             "errorcodes",
             "errcode",
             "code",
+            "codes",
+            "errorcodename",
+            "errorname",
             "错误码",
             "错误代码",
             "错误编码",
@@ -136,6 +154,9 @@ const HEADER_WORDS: &[(Role, &[&str])] = &[
             "cause",
             "causes",
             "reason",
+            "possiblecause",
+            "possiblecauses",
+            "errorcause",
             "描述",
             "错误描述",
             "问题描述",
@@ -171,6 +192,17 @@ const HEADER_WORDS: &[(Role, &[&str])] = &[
             "resolution",
             "howtohandle",
             "howtofix",
+            "troubleshooting",
+            "troubleshoot",
+            "handlingsuggestion",
+            "handlingsuggestions",
+            "handlingmethod",
+            "fix",
+            "排查方法",
+            "排查建议",
+            "故障排除",
+            "处理办法",
+            "应对措施",
             "处理措施",
             "处理方法",
             "处理建议",
@@ -399,10 +431,13 @@ pub(crate) fn source_rows(
             ),
         ));
     }
-    for row in &table.rows {
-        if row.cells.iter().all(|c| render(c).is_none()) {
-            continue;
-        }
+    let rows = join_continuations(table, cols)?;
+    if is_http_status_list(&rows, cols) {
+        return Ok(Vec::new());
+    }
+    let mut status_above: Option<u16> = None;
+    let spans_are_blank = table.format == "Markdown";
+    for row in &rows {
         let code_header = &cols.names[cols.code];
         let code = render(&row.cells[cols.code]).ok_or_else(|| {
             Problem::new(
@@ -410,16 +445,18 @@ pub(crate) fn source_rows(
                 format!("this row has no error code in its {code_header:?} column"),
             )
         })?;
-        if !crate::catalog::is_code(&code) {
+        if let Err(why) = check_code(&code) {
             return Err(Problem::new(
                 row.line,
                 format!(
-                    "{} in the {code_header:?} column is not an error code; codes look like PREFIX.NNNN (Ecs.0013, BackupService.6133)",
+                    "{} in the {code_header:?} column is not an error code: it {why}",
                     quote(&code)
                 ),
             ));
         }
-        let status = match cols.status.and_then(|c| render(&row.cells[c])) {
+        let status_cell = cols.status.map(|c| &row.cells[c]);
+        let status = match status_cell.and_then(|c| render(c)) {
+            None if spans_are_blank && status_cell.is_some_and(|c| is_blank(c)) => status_above,
             None => None,
             Some(text) => Some(parse_status(&text).ok_or_else(|| {
                 Problem::new(
@@ -432,6 +469,7 @@ pub(crate) fn source_rows(
                 )
             })?),
         };
+        status_above = status;
         let mut fields: [Vec<Block>; 3] = Default::default();
         if let Some(c) = cols.message {
             fields[0].extend(row.cells[c].iter().cloned());
@@ -461,6 +499,53 @@ pub(crate) fn source_rows(
         });
     }
     Ok(out)
+}
+
+/// Whether a cell holds no text at all (a placeholder such as `-` is text).
+fn is_blank(cell: &[Block]) -> bool {
+    cell.iter().all(|b| b.text().trim().is_empty())
+}
+
+/// The rows of `table` with each continuation row (empty code cell, text
+/// elsewhere) appended to the row above, and rows with no text dropped. A
+/// continuation row with no row above is an error: its code is missing.
+fn join_continuations(table: &RawTable, cols: &Columns) -> Result<Vec<RawRow>, Problem> {
+    let mut rows: Vec<RawRow> = Vec::with_capacity(table.rows.len());
+    for row in &table.rows {
+        if row.cells.iter().all(|c| is_blank(c)) {
+            continue;
+        }
+        match rows.last_mut() {
+            Some(above) if is_blank(&row.cells[cols.code]) => {
+                for (into, from) in above.cells.iter_mut().zip(&row.cells) {
+                    into.extend(from.iter().cloned());
+                }
+            }
+            _ if is_blank(&row.cells[cols.code]) => {
+                return Err(Problem::new(
+                    row.line,
+                    format!(
+                        "this row has no error code in its {:?} column, and no row above it to continue",
+                        cols.names[cols.code]
+                    ),
+                ));
+            }
+            _ => rows.push(row.clone()),
+        }
+    }
+    Ok(rows)
+}
+
+/// Whether the code column of a table holds only HTTP statuses (a list of
+/// HTTP responses headed "Code"), with no status column beside it.
+fn is_http_status_list(rows: &[RawRow], cols: &Columns) -> bool {
+    cols.status.is_none()
+        && !rows.is_empty()
+        && rows.iter().all(|r| {
+            render(&r.cells[cols.code]).is_some_and(|c| {
+                c.len() == 3 && c.parse::<u16>().is_ok_and(|s| (100..600).contains(&s))
+            })
+        })
 }
 
 /// A cell's text quoted for a message, shortened when long: a broken
