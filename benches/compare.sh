@@ -70,6 +70,10 @@ for ((i = 1; i <= ROUNDS; i++)); do
   [ -n "${RG_ONLY:-}" ] || run "grep -c -F -f (LANG=${LANG:-unset})" "$SIZE" grep -c -F -f "$C" "$F"
   [ -n "${RG_ONLY:-}" ] || run "faultline scan F.gz" "$SIZE" "$FL" scan --format json "$F.gz"
   [ -n "${RG_ONLY:-}" ] || run "gzip -dc F.gz > /dev/null" "$SIZE" discard gzip -dc "$F.gz"
+  if [ -z "${RG_ONLY:-}" ] && command -v igzip > /dev/null; then # Debian package isal
+    run "igzip -dc F.gz > /dev/null" "$SIZE" discard igzip -dc "$F.gz"
+    run "faultline scan --threads 1 F.gz" "$SIZE" "$FL" scan --threads 1 --format json "$F.gz"
+  fi
   [ -n "${RG_ONLY:-}" ] || run "faultline scan F.zst" "$SIZE" "$FL" scan --format json "$F.zst"
   [ -n "${RG_ONLY:-}" ] || run "zstd -dc F.zst > /dev/null" "$SIZE" discard zstd -q -dc "$F.zst"
 done

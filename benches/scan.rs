@@ -66,6 +66,8 @@ fn benches(c: &mut Criterion) {
         mmap_min_bytes: mmap.then_some(1 << 20),
         follow: false,
         progress: false,
+        own_outputs: Vec::new(),
+        chunk_bytes: 4 << 20,
     };
     // The exact figures are those of a first run, so every iteration is
     // checked against it: a faster scan that counts differently fails.

@@ -15,7 +15,9 @@
 //!
 //! Plain regular files of some size are memory-mapped instead of read
 //! ([`map_plain`]): searching in place saves the copy that `read(2)` makes,
-//! about half the time of a scan.
+//! about half the time of a scan. A mapped file truncated under the scan
+//! does not end the process with SIGBUS ([`crate::map_guard`]); it is
+//! reported as changed ([`PlainMap::changed`]).
 //!
 //! Problems with one input (missing, unreadable, a directory entry that
 //! cannot be listed) are returned as [`InputError`]s for the report; they
@@ -139,7 +141,13 @@ impl Compression {
     pub fn detect(head: &[u8]) -> Compression {
         if head.starts_with(&[0x1f, 0x8b]) {
             Compression::Gzip
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+            || (head.len() >= 4 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18])
+        {
+            // A zstd frame, or a skippable frame (magic 0x184D2A50..5F,
+            // little-endian): pzstd and seekable zstd start with one. The
+            // decoder skips skippable frames wherever they are, as
+            // `zstd -dc` does.
             Compression::Zstd
         } else {
             Compression::None
@@ -148,8 +156,8 @@ impl Compression {
 }
 
 /// Wraps a raw stream in the decompressor its magic bytes call for.
-/// `progress` is told how many raw (compressed) bytes are read, for the
-/// progress bar.
+/// `progress` is told how many decompressed bytes are delivered, for the
+/// progress bar (the size a report counts).
 ///
 /// Plain data is returned without an extra buffer, so the searcher reads
 /// straight into its own buffer: one copy from the page cache, not two.
@@ -157,10 +165,7 @@ pub fn decompressed<R: Read + Send + 'static>(
     raw: R,
     progress: impl FnMut(u64) + Send + 'static,
 ) -> io::Result<(Compression, Box<dyn Read + Send>)> {
-    let mut raw = Counted {
-        inner: raw,
-        progress,
-    };
+    let mut raw = raw;
     let mut head = [0u8; 4];
     let mut have = 0;
     // A pipe may deliver fewer bytes per read than are coming.
@@ -177,15 +182,49 @@ pub fn decompressed<R: Read + Send + 'static>(
     // The decompressors read in small pieces; give them a buffer.
     const DECODER_BUFFER: usize = 128 * 1024;
     let reader: Box<dyn Read + Send> = match compression {
-        Compression::None => Box::new(stream),
-        Compression::Gzip => Box::new(Pipelined::spawn(flate2::bufread::MultiGzDecoder::new(
-            BufReader::with_capacity(DECODER_BUFFER, stream),
-        ))),
-        Compression::Zstd => Box::new(Pipelined::spawn(zstd::stream::read::Decoder::with_buffer(
-            BufReader::with_capacity(DECODER_BUFFER, stream),
-        )?)),
+        Compression::None => Box::new(Counted {
+            inner: stream,
+            progress,
+        }),
+        Compression::Gzip => Box::new(Counted {
+            inner: pipelined(flate2::bufread::MultiGzDecoder::new(
+                BufReader::with_capacity(DECODER_BUFFER, stream),
+            )),
+            progress,
+        }),
+        Compression::Zstd => Box::new(Counted {
+            inner: pipelined(zstd::stream::read::Decoder::with_buffer(
+                BufReader::with_capacity(DECODER_BUFFER, stream),
+            )?),
+            progress,
+        }),
     };
     Ok((compression, reader))
+}
+
+/// `inner` on a thread of its own ([`Pipelined`]), or read in place when
+/// the system refuses the thread.
+fn pipelined<R: Read + Send + 'static>(inner: R) -> Box<dyn Read + Send> {
+    match Pipelined::spawn(inner) {
+        Ok(p) => Box::new(p),
+        Err((inner, e)) => {
+            threads_refused(&e);
+            Box::new(inner)
+        }
+    }
+}
+
+/// Tells the user, once per process, that the system refused a thread
+/// (RLIMIT_NPROC, cgroup pids.max, memory): the work goes on with the
+/// threads there are, only slower.
+pub fn threads_refused(e: &io::Error) {
+    static TOLD: std::sync::Once = std::sync::Once::new();
+    TOLD.call_once(|| {
+        log::warn!(
+            "the system refused more threads ({}): going on with fewer",
+            describe(e)
+        );
+    });
 }
 
 /// A reader whose inner reader runs on its own thread, [`PIPELINE_CHUNKS`]
@@ -205,50 +244,63 @@ const PIPELINE_CHUNK_BYTES: usize = 256 * 1024;
 const PIPELINE_CHUNKS: usize = 3;
 
 impl Pipelined {
-    pub fn spawn<R: Read + Send + 'static>(mut inner: R) -> Pipelined {
+    /// Starts the thread; when the system refuses it, gives `inner` back.
+    pub fn spawn<R: Read + Send + 'static>(inner: R) -> Result<Pipelined, (R, io::Error)> {
         use std::sync::mpsc::sync_channel;
         let (full_tx, full) = sync_channel::<io::Result<Vec<u8>>>(PIPELINE_CHUNKS);
         let (empty, empty_rx) = sync_channel::<Vec<u8>>(PIPELINE_CHUNKS + 1);
-        std::thread::spawn(move || {
-            loop {
-                let mut chunk = empty_rx.try_recv().unwrap_or_default();
-                chunk.resize(PIPELINE_CHUNK_BYTES, 0);
-                // Fill the chunk (the decoders return small pieces).
-                let mut n = 0;
-                let failed = loop {
-                    match inner.read(&mut chunk[n..]) {
-                        Ok(0) => break None,
-                        Ok(k) => {
-                            n += k;
-                            if n == chunk.len() {
-                                break None;
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => break Some(e),
-                    }
+        // `inner` is handed over once the thread runs, so that a refused
+        // thread leaves it with the caller.
+        let (inner_tx, inner_rx) = sync_channel::<R>(1);
+        let started = std::thread::Builder::new()
+            .name("decompress".into())
+            .spawn(move || {
+                let Ok(mut inner) = inner_rx.recv() else {
+                    return;
                 };
-                chunk.truncate(n);
-                let end = n < PIPELINE_CHUNK_BYTES;
-                if n > 0 && full_tx.send(Ok(chunk)).is_err() {
-                    return;
+                loop {
+                    let mut chunk = empty_rx.try_recv().unwrap_or_default();
+                    chunk.resize(PIPELINE_CHUNK_BYTES, 0);
+                    // Fill the chunk (the decoders return small pieces).
+                    let mut n = 0;
+                    let failed = loop {
+                        match inner.read(&mut chunk[n..]) {
+                            Ok(0) => break None,
+                            Ok(k) => {
+                                n += k;
+                                if n == chunk.len() {
+                                    break None;
+                                }
+                            }
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(e) => break Some(e),
+                        }
+                    };
+                    chunk.truncate(n);
+                    let end = n < PIPELINE_CHUNK_BYTES;
+                    if n > 0 && full_tx.send(Ok(chunk)).is_err() {
+                        return;
+                    }
+                    if let Some(e) = failed {
+                        let _ = full_tx.send(Err(e));
+                        return;
+                    }
+                    if end {
+                        return;
+                    }
                 }
-                if let Some(e) = failed {
-                    let _ = full_tx.send(Err(e));
-                    return;
-                }
-                if end {
-                    return;
-                }
-            }
-        });
-        Pipelined {
+            });
+        if let Err(e) = started {
+            return Err((inner, e));
+        }
+        let _ = inner_tx.send(inner);
+        Ok(Pipelined {
             full,
             empty,
             chunk: Vec::new(),
             at: 0,
             done: false,
-        }
+        })
     }
 }
 
@@ -297,7 +349,10 @@ pub fn open(
 /// place with no copy, which is what lets one core keep up with the page
 /// cache (`read(2)` alone costs about as much as the search).
 pub struct PlainMap {
+    /// Declared before `map`: unregistered before the map is unmapped.
+    guard: crate::map_guard::Guard,
     map: memmap2::Mmap,
+    file: File,
 }
 
 /// The pages behind the search are dropped from the mapping every this many
@@ -314,21 +369,55 @@ pub fn map_plain(path: &Path, min_bytes: u64) -> io::Result<Option<PlainMap>> {
         return Ok(None);
     }
     // SAFETY: the map is only read. If another process truncates the file
-    // while it is mapped, reading the lost pages raises SIGBUS; that is the
-    // documented cost of mapping (`scan --no-mmap` avoids it).
+    // while it is mapped, reading the lost pages raises SIGBUS; the guard
+    // turns that into zero pages and `PlainMap::changed` (no guard: no map).
     let map = match unsafe { memmap2::Mmap::map(&file) } {
         Ok(map) => map,
         // Some file systems cannot map; reading works everywhere.
         Err(_) => return Ok(None),
     };
+    let Some(guard) = crate::map_guard::Guard::register(map.as_ptr(), map.len()) else {
+        return Ok(None);
+    };
     if Compression::detect(&map[..map.len().min(4)]) != Compression::None {
         return Ok(None);
     }
     let _ = map.advise(memmap2::Advice::Sequential);
-    Ok(Some(PlainMap { map }))
+    Ok(Some(PlainMap { guard, map, file }))
 }
 
 impl PlainMap {
+    /// Whether the file shrank while it was mapped: the pages past its new
+    /// end were read as zeros, so the search saw only part of it.
+    pub fn changed(&self) -> bool {
+        self.guard.faulted()
+            || self
+                .file
+                .metadata()
+                .is_ok_and(|m| m.len() < self.map.len() as u64)
+    }
+
+    /// The mapped bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// Drops the pages wholly inside `range` from this mapping (they stay
+    /// in the page cache), once a chunk's search is done with them.
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        let page = 4096;
+        let from = range.start.div_ceil(page) * page;
+        let to = range.end / page * page;
+        if to > from {
+            // SAFETY: as in `search`: dropped pages of a file mapping read
+            // back from the file if they ever were touched again.
+            let _ = unsafe {
+                self.map
+                    .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
+            };
+        }
+    }
+
     /// Searches the whole file, telling `progress` the bytes done as it goes.
     pub fn search<S: Sink>(
         &self,
@@ -363,7 +452,7 @@ impl PlainMap {
     }
 }
 
-/// Counts the bytes read from the raw stream.
+/// Counts the bytes a stream delivers.
 struct Counted<R, F> {
     inner: R,
     progress: F,
@@ -444,11 +533,13 @@ mod tests {
         for len in [3 * PIPELINE_CHUNK_BYTES + 12345, PIPELINE_CHUNK_BYTES, 0] {
             let data: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
             for fail in [false, true] {
-                let mut r = Pipelined::spawn(Pieces {
+                let Ok(mut r) = Pipelined::spawn(Pieces {
                     data: data.clone(),
                     at: 0,
                     fail,
-                });
+                }) else {
+                    panic!("no thread");
+                };
                 let mut got = Vec::new();
                 let mut buf = vec![0u8; 100_000];
                 let err = loop {
@@ -482,10 +573,10 @@ mod tests {
         };
         let mut two = gz(b"first Ecs.0013\n");
         two.extend(gz(b"second\n"));
-        let (c, out, raw) = read_all(two.clone());
+        let (c, out, seen) = read_all(two.clone());
         assert_eq!(c, Compression::Gzip);
         assert_eq!(out, b"first Ecs.0013\nsecond\n");
-        assert_eq!(raw, two.len() as u64);
+        assert_eq!(seen, out.len() as u64, "progress in decompressed bytes");
 
         let mut z = zstd::encode_all(&b"one "[..], 1).unwrap();
         z.extend(zstd::encode_all(&b"two"[..], 1).unwrap());

@@ -38,6 +38,7 @@ pub mod checkpoint;
 pub mod explain;
 pub mod input;
 pub mod kafka;
+pub mod map_guard;
 pub mod matcher;
 pub mod merge;
 pub mod metrics;

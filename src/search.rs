@@ -335,6 +335,59 @@ impl Searcher {
         })
     }
 
+    /// Searches one chunk of a complete input in memory, for a file split
+    /// among threads: reports exactly the codes that *start* in `range`,
+    /// with offsets from the start of `bytes` and line numbers given
+    /// `lf_before` (the LF bytes in `bytes[..range.start]`). It looks one
+    /// byte back (the left boundary) and up to `max_code_len + 1` bytes
+    /// past the end (to decide a code across the split point), so chunks
+    /// that tile `bytes` report every code once, as
+    /// [`Searcher::search_slice`] over the whole does. Lines are not
+    /// totalled here: the caller has the chunk's LF count. Returns what the
+    /// sink said last (a stop or an error ends the chunk's search).
+    pub fn search_range<S: Sink>(
+        &self,
+        m: &Matcher,
+        bytes: &[u8],
+        range: std::ops::Range<usize>,
+        lf_before: u64,
+        sink: &mut S,
+    ) -> Result<Flow, S::Error> {
+        let from = range.start.saturating_sub(1);
+        let to = range
+            .end
+            .saturating_add(m.max_code_len() + 1)
+            .min(bytes.len());
+        let hay = &bytes[from..to];
+        let mut sink = StartsBefore {
+            inner: sink,
+            end: range.end as u64,
+        };
+        let mut lines = lf_before;
+        let mut start = range.start - from;
+        let mut end = start;
+        while end < hay.len() {
+            let counted = end;
+            end = end.saturating_add(self.fresh).min(hay.len());
+            let last = end == hay.len() && to == bytes.len();
+            let flow;
+            (start, flow) = scan_window(
+                m,
+                &hay[..end],
+                start,
+                last,
+                from as u64,
+                &mut lines,
+                counted,
+                &mut sink,
+            );
+            if flow? == Flow::Stop {
+                return Ok(Flow::Stop);
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
     /// Bytes read so far in this stream (from its start) and LF-terminated
     /// lines among them.
     pub fn totals(&self) -> StreamTotals {
@@ -442,6 +495,34 @@ impl Searcher {
         self.counted = self.len;
         self.start = decided;
         flow
+    }
+}
+
+/// Passes on the codes that start before `end` (stream offset): the rest
+/// belong to the next chunk.
+struct StartsBefore<'a, S> {
+    inner: &'a mut S,
+    end: u64,
+}
+
+impl<S: Sink> Sink for StartsBefore<'_, S> {
+    type Error = S::Error;
+
+    #[inline]
+    fn known(&mut self, id: CodeId, pos: Position) -> Result<Flow, S::Error> {
+        if pos.offset < self.end {
+            self.inner.known(id, pos)
+        } else {
+            Ok(Flow::Continue)
+        }
+    }
+    #[inline]
+    fn unknown(&mut self, code: UnknownCode, pos: Position) -> Result<Flow, S::Error> {
+        if pos.offset < self.end {
+            self.inner.unknown(code, pos)
+        } else {
+            Ok(Flow::Continue)
+        }
     }
 }
 

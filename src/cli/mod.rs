@@ -117,6 +117,12 @@ pub enum ReportFormat {
     Json,
 }
 
+/// The most `scan --threads` accepts: far beyond any core count that
+/// helps (the work is bounded by memory bandwidth long before), and low
+/// enough that a typo (`--threads 65535`) is a usage error rather than
+/// thousands of stacks.
+pub const MAX_THREADS: u16 = 1024;
+
 #[derive(Args, Debug)]
 pub struct ScanArgs {
     /// Files or directories (walked recursively, hidden files included) to
@@ -124,9 +130,11 @@ pub struct ScanArgs {
     /// gzip and zstd files are recognised by their content and decompressed.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Files scanned in parallel [default: all cores]. A compressed file is
-    /// also decompressed on a thread of its own, ahead of its search.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    /// Files scanned in parallel, and a large plain file split among them
+    /// [default: all cores; at most 1024]. A compressed file is also
+    /// decompressed on a thread of its own, ahead of its search. If the
+    /// system refuses threads, the scan goes on with those it got.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS as i64))]
     pub threads: Option<u16>,
     /// Report format [default: text on a terminal, json otherwise].
     #[arg(long, value_enum)]
@@ -159,6 +167,11 @@ pub struct ScanArgs {
     /// across buffer boundaries).
     #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024, hide = true)]
     pub buffer_bytes: usize,
+    /// With more than one thread, a mapped plain file larger than this is
+    /// split among the threads in chunks of this size (tests use tiny ones
+    /// to put codes across split points).
+    #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..), hide = true)]
+    pub chunk_bytes: u64,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

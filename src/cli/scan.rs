@@ -1,10 +1,12 @@
 //! `faultline scan` as the command line asks: flags and terminals to
 //! [`scan::Options`], the events output opened, the report printed on
-//! stdout, `--fail-on` applied to the exit status.
+//! stdout (on stderr with `--events -`, stdout being the events stream),
+//! `--fail-on` applied to the exit status.
 
 use super::{ReportFormat, ScanArgs};
 use faultline::catalog::Catalog;
-use faultline::scan::{self, Options, ScanError, ScanOutcome};
+use faultline::scan::{self, FileId, Options, ScanError, ScanOutcome};
+use faultline::sink::report::Report;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -18,31 +20,48 @@ pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcom
         }
         paths.push(PathBuf::from("-"));
     }
-    let format = args.format.unwrap_or(if io::stdout().is_terminal() {
+    let events_to_stdout = args.events.as_ref().is_some_and(|p| p.as_os_str() == "-");
+    // With `--events -` stdout is the events stream: the report goes to
+    // stderr (or nowhere with -q), so its format follows stderr.
+    let report_is_terminal = if events_to_stdout {
+        io::stderr().is_terminal()
+    } else {
+        io::stdout().is_terminal()
+    };
+    let format = args.format.unwrap_or(if report_is_terminal {
         ReportFormat::Text
     } else {
         ReportFormat::Json
     });
+    // Our own output files, by identity: never scanned, whatever name or
+    // link they are reached by.
+    let mut own_outputs = Vec::new();
     let events: Option<Box<dyn Write + Send>> = match &args.events {
         None => None,
-        Some(p) if p.as_os_str() == "-" => Some(Box::new(io::stdout())),
-        Some(p) => Some(Box::new(File::create(p).map_err(|source| {
-            ScanError::Events {
+        Some(_) if events_to_stdout => Some(Box::new(io::stdout())),
+        Some(p) => {
+            let file = File::create(p).map_err(|source| ScanError::Events {
                 path: p.clone(),
                 source,
-            }
-        })?)),
+            })?;
+            own_outputs.extend(file.metadata().ok().map(|m| FileId::of(&m)));
+            Some(Box::new(file))
+        }
     };
-    let threads = args
-        .threads
-        .map(usize::from)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    own_outputs.extend(FileId::of_fd(1));
+    let threads = args.threads.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(usize::from(super::MAX_THREADS))
+    });
     let options = Options {
         threads,
         buffer_bytes: args.buffer_bytes,
         mmap_min_bytes: (!args.no_mmap).then_some(args.mmap_min_bytes),
         follow: args.follow,
         progress: !quiet && io::stderr().is_terminal(),
+        own_outputs,
+        chunk_bytes: usize::try_from(args.chunk_bytes).unwrap_or(usize::MAX),
     };
     let mut outcome = scan::scan(catalog, &paths, &options, events)?;
     for e in &outcome.report.errors {
@@ -58,14 +77,23 @@ pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcom
         .copied()
         .filter(|c| outcome.report.by_category.get(c).is_some_and(|&n| n > 0))
         .collect();
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    match format {
-        ReportFormat::Json => outcome.report.write_json(&mut out),
-        ReportFormat::Text => outcome.report.write_text(&mut out, catalog, args.top),
+    if !events_to_stdout {
+        write_report(
+            &outcome.report,
+            format,
+            catalog,
+            args.top,
+            io::stdout().lock(),
+        )?;
+    } else if !quiet {
+        write_report(
+            &outcome.report,
+            format,
+            catalog,
+            args.top,
+            io::stderr().lock(),
+        )?;
     }
-    .and_then(|()| out.flush())
-    .map_err(ScanError::Output)?;
     if !outcome.failed_categories.is_empty() {
         let names: Vec<&str> = outcome
             .failed_categories
@@ -75,4 +103,20 @@ pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcom
         log::warn!("hits in --fail-on categories: {}", names.join(", "));
     }
     Ok(outcome)
+}
+
+fn write_report(
+    report: &Report,
+    format: ReportFormat,
+    catalog: &Catalog,
+    top: usize,
+    out: impl Write,
+) -> Result<(), ScanError> {
+    let mut out = BufWriter::new(out);
+    match format {
+        ReportFormat::Json => report.write_json(&mut out),
+        ReportFormat::Text => report.write_text(&mut out, catalog, top),
+    }
+    .and_then(|()| out.flush())
+    .map_err(ScanError::Output)
 }
