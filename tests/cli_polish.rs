@@ -95,6 +95,17 @@ fn example_fixtures(dir: &Path) {
         "remedy": {"en": "Delete some widgets."}, "category": "quota"
     }]);
     std::fs::write(dir.join("my-codes.json"), entry.to_string()).unwrap();
+    // `merge` adds reports of `scan --format json`: made by the scan they
+    // document.
+    for report in ["shard-1.json", "shard-2.json", "a.json", "b.json"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_faultline"))
+            .args(["scan", "--format", "json", "app.log"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        std::fs::write(dir.join(report), out.stdout).unwrap();
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
