@@ -353,7 +353,14 @@ impl Searcher {
         lf_before: u64,
         sink: &mut S,
     ) -> Result<Flow, S::Error> {
-        let from = range.start.saturating_sub(1);
+        // One byte of left context for the boundary rule; with hit lines,
+        // as much of the line before the chunk as a hit's line may show.
+        let context = if sink.wants_hit_line() {
+            HIT_LINE_BYTES
+        } else {
+            1
+        };
+        let from = range.start.saturating_sub(context);
         let to = range
             .end
             .saturating_add(m.max_code_len() + 1)
@@ -507,6 +514,15 @@ struct StartsBefore<'a, S> {
 
 impl<S: Sink> Sink for StartsBefore<'_, S> {
     type Error = S::Error;
+
+    #[inline]
+    fn wants_hit_line(&self) -> bool {
+        self.inner.wants_hit_line()
+    }
+    #[inline]
+    fn hit_line(&mut self, line: &[u8]) {
+        self.inner.hit_line(line)
+    }
 
     #[inline]
     fn known(&mut self, id: CodeId, pos: Position) -> Result<Flow, S::Error> {
