@@ -792,20 +792,7 @@ impl GroupTail {
     }
 
     fn flush_events(&mut self) {
-        if let Some(w) = &self.events {
-            if self.events_buf.is_empty() {
-                return;
-            }
-            let result = w.write_block(&self.events_buf);
-            self.events_buf.clear();
-            if let Err(err) = result {
-                log::error!(
-                    "writing events: {}; events are no longer written",
-                    crate::input::describe(&err)
-                );
-                self.events = None;
-            }
-        }
+        crate::sink::events::flush_agent_events(&mut self.events, &mut self.events_buf);
     }
 
     /// Leaves the group, waiting at most `within` (a rebalance in

@@ -188,6 +188,28 @@ impl EventWriter {
     }
 }
 
+/// Writes an agent's rendered events (`tail`, Kafka) and empties `buf`.
+/// An agent keeps running when its events cannot be written: the first
+/// failure is logged and `events` set to `None`, so nothing more is
+/// rendered for it.
+pub fn flush_agent_events(events: &mut Option<EventWriter>, buf: &mut Vec<u8>) {
+    let Some(w) = events else {
+        return;
+    };
+    if buf.is_empty() {
+        return;
+    }
+    let result = w.write_block(buf);
+    buf.clear();
+    if let Err(err) = result {
+        log::error!(
+            "writing events: {}; events are no longer written",
+            crate::input::describe(&err)
+        );
+        *events = None;
+    }
+}
+
 /// A string as a JSON string literal.
 pub fn json(s: &str) -> String {
     serde_json::to_string(s).expect("a string always serializes")

@@ -930,20 +930,7 @@ impl Tailer {
 
     /// Writes the events rendered so far.
     pub fn flush_events(&mut self) {
-        if let Some(e) = &mut self.events {
-            if self.events_buf.is_empty() {
-                return;
-            }
-            let result = e.write_block(&self.events_buf);
-            self.events_buf.clear();
-            if let Err(err) = result {
-                log::error!(
-                    "writing events: {}; events are no longer written",
-                    crate::input::describe(&err)
-                );
-                self.events = None;
-            }
-        }
+        crate::sink::events::flush_agent_events(&mut self.events, &mut self.events_buf);
     }
 
     /// Ends the window at `end`.
