@@ -10,13 +10,19 @@
 # with a message and a category each, as JSON and as CSV, then times
 # `faultline explain Ecs.0013 --catalog FILE` (load, validate, merge, look
 # up one code; no matcher is built) ROUNDS times (default 5) and prints
-# every run and the minimum. Peak memory from GNU time when it is there.
+# every run and the minimum of each column: user CPU, system CPU, wall
+# time, peak memory (GNU time: apt-get install -y time). On a shared,
+# loaded machine the user CPU is the figure to compare; wall time waits
+# for the other processes. FL=path/to/faultline times another build (no
+# cargo build then), e.g. the previous commit's for a before/after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000000}
 ROUNDS=${2:-5}
-FL=./target/release/faultline
-cargo build --release -q --bin faultline
+if [ -z "${FL:-}" ]; then
+  FL=./target/release/faultline
+  cargo build --release -q --bin faultline
+fi
 DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
 python3 - "$N" "$DIR" <<'EOF'
@@ -47,22 +53,16 @@ with open(f"{d}/user.csv", "w") as f:
 EOF
 ls -l "$DIR"
 run() { # label, args...
-  local label=$1 best=999 t
+  local label=$1
   shift
   for _ in $(seq "$ROUNDS"); do
-    local s=$(date +%s.%N)
-    "$FL" "$@" > /dev/null
-    t=$(echo "$(date +%s.%N) - $s" | bc)
-    printf '%s %.3f s\n' "$label" "$t"
-    best=$(echo "if ($t < $best) $t else $best" | bc)
-  done
-  printf '%s min %.3f s\n' "$label" "$best"
+    /usr/bin/time -f "%U %S %e %M" -o "$DIR/time" "$FL" "$@" > /dev/null
+    read -r user sys wall rss < "$DIR/time"
+    printf '%-12s user %5.2f s  sys %5.2f s  wall %6.2f s  peak %7d KiB\n' "$label" "$user" "$sys" "$wall" "$rss"
+  done | tee "$DIR/runs"
+  awk '{for (i = 1; i < NF; i++) if ($i == "user") print $(i + 1), $0}' "$DIR/runs" |
+    sort -g | head -1 | cut -d' ' -f2- | sed 's/^/min by user CPU: /'
 }
 run builtin explain Ecs.0013
 run "json $N" explain Ecs.0013 --catalog "$DIR/user.json"
 run "csv $N" explain Ecs.0013 --catalog "$DIR/user.csv"
-if [ -x /usr/bin/time ]; then
-  for f in user.json user.csv; do
-    /usr/bin/time -f "$f peak RSS %M KiB" "$FL" explain Ecs.0013 --catalog "$DIR/$f" > /dev/null
-  done
-fi

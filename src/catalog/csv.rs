@@ -24,41 +24,59 @@
 //! the line where its record starts, the record's number (the entry) and the
 //! column (the field), as for JSON.
 //!
-//! Cost: one pass over the text, one `String` per non-empty cell.
+//! Cost: one pass over the text, record by record; a cell is allocated
+//! only when it is kept (a quoted cell with a doubled quote once more), and
+//! the entries are sorted by code once ([`sort_distinct`]).
 
 use super::source::has_cjk;
-use super::user::{EntryCheck, Problem, Seen, UserEntry};
+use super::user::{EntryCheck, Problem, UserEntry, sort_distinct};
 use super::{Category, Texts};
-
-/// One record: the line it starts on and its fields.
-struct Record {
-    line: usize,
-    fields: Vec<String>,
-}
+use std::borrow::Cow;
 
 /// A syntax problem: the line and what is wrong.
 type SyntaxError = (usize, String);
 
-/// Splits `text` into records (RFC 4180). Blank lines are not records.
-fn records(text: &str) -> Result<Vec<Record>, SyntaxError> {
-    let mut out = Vec::new();
-    let bytes = text.as_bytes();
-    let (mut i, mut line) = (0usize, 1usize);
-    while i < bytes.len() {
+/// Reads the records of a text one at a time (RFC 4180). Blank lines are
+/// not records. A field borrows the text unless it holds a doubled quote.
+struct Records<'a> {
+    text: &'a str,
+    at: usize,
+    line: usize,
+}
+
+impl<'a> Records<'a> {
+    fn new(text: &'a str) -> Records<'a> {
+        Records {
+            text,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// Reads the next record's fields into `fields` (cleared first) and
+    /// returns the line it starts on; `None` after the last record.
+    fn next_into(&mut self, fields: &mut Vec<Cow<'a, str>>) -> Result<Option<usize>, SyntaxError> {
+        fields.clear();
+        let (text, bytes) = (self.text, self.text.as_bytes());
+        let (mut i, mut line) = (self.at, self.line);
         // A blank line (LF or CRLF) is not a record.
-        if bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n')) {
+        while i < bytes.len()
+            && (bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n')))
+        {
             i += if bytes[i] == b'\r' { 2 } else { 1 };
             line += 1;
-            continue;
+        }
+        if i >= bytes.len() {
+            (self.at, self.line) = (i, line);
+            return Ok(None);
         }
         let start_line = line;
-        let mut fields = Vec::new();
         loop {
-            let mut field = String::new();
-            if bytes.get(i) == Some(&b'"') {
+            let field: Cow<'a, str> = if bytes.get(i) == Some(&b'"') {
                 let quote_line = line;
                 i += 1;
                 let mut from = i;
+                let mut unquoted: Option<String> = None;
                 loop {
                     match bytes.get(i) {
                         None => {
@@ -68,15 +86,11 @@ fn records(text: &str) -> Result<Vec<Record>, SyntaxError> {
                             ));
                         }
                         Some(b'"') if bytes.get(i + 1) == Some(&b'"') => {
-                            field.push_str(&text[from..=i]);
+                            unquoted.get_or_insert_default().push_str(&text[from..=i]);
                             i += 2;
                             from = i;
                         }
-                        Some(b'"') => {
-                            field.push_str(&text[from..i]);
-                            i += 1;
-                            break;
-                        }
+                        Some(b'"') => break,
                         Some(b'\n') => {
                             line += 1;
                             i += 1;
@@ -84,6 +98,8 @@ fn records(text: &str) -> Result<Vec<Record>, SyntaxError> {
                         Some(_) => i += 1,
                     }
                 }
+                let last = &text[from..i];
+                i += 1;
                 match bytes.get(i) {
                     None | Some(b',' | b'\n') => {}
                     Some(b'\r') if matches!(bytes.get(i + 1), None | Some(b'\n')) => {}
@@ -93,6 +109,13 @@ fn records(text: &str) -> Result<Vec<Record>, SyntaxError> {
                             "text after the closing quote of a field; quote the whole field, and write a quote inside it as '\"\"'".into(),
                         ));
                     }
+                }
+                match unquoted {
+                    Some(mut s) => {
+                        s.push_str(last);
+                        Cow::Owned(s)
+                    }
+                    None => Cow::Borrowed(last),
                 }
             } else {
                 let from = i;
@@ -109,8 +132,8 @@ fn records(text: &str) -> Result<Vec<Record>, SyntaxError> {
                         _ => i += 1,
                     }
                 }
-                field.push_str(&text[from..i]);
-            }
+                Cow::Borrowed(&text[from..i])
+            };
             fields.push(field);
             match bytes.get(i) {
                 Some(b',') => i += 1,
@@ -131,12 +154,9 @@ fn records(text: &str) -> Result<Vec<Record>, SyntaxError> {
                 _ => break,
             }
         }
-        out.push(Record {
-            line: start_line,
-            fields,
-        });
+        (self.at, self.line) = (i, line);
+        Ok(Some(start_line))
     }
-    Ok(out)
 }
 
 /// What a column holds.
@@ -214,46 +234,26 @@ const COLUMNS: &[(&str, Column)] = &[
     ),
 ];
 
-/// Validates a CSV user catalog (UTF-8 checked here, BOM already dropped).
-/// With `complete`, the columns of every field are required.
-pub(crate) fn validate(bytes: &[u8], complete: bool) -> (Vec<UserEntry>, Vec<Problem>) {
+/// Validates a CSV user catalog (UTF-8 and BOM already handled). With
+/// `complete`, the columns of every field are required.
+pub(crate) fn validate(text: &str, complete: bool) -> (Vec<UserEntry>, Vec<Problem>) {
+    let syntax = |(line, message): SyntaxError| {
+        let problem = Problem::whole(line, None, format!("invalid CSV: {message}"));
+        (Vec::new(), vec![problem])
+    };
+    let mut records = Records::new(text);
+    let mut fields = Vec::new();
+    let header_line = match records.next_into(&mut fields) {
+        Ok(Some(line)) => line,
+        Ok(None) => {
+            return (
+                Vec::new(),
+                vec![Problem::whole(1, None, "the file is empty".into())],
+            );
+        }
+        Err(e) => return syntax(e),
+    };
     let mut problems = Vec::new();
-    let whole = |line: usize, field: Option<&str>, message: String| Problem {
-        line,
-        entry: None,
-        code: None,
-        field: field.map(str::to_string),
-        message,
-    };
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let line = 1 + bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            problems.push(whole(
-                line,
-                None,
-                format!(
-                    "not UTF-8 (invalid byte at offset {}); save the file as UTF-8",
-                    e.valid_up_to()
-                ),
-            ));
-            return (Vec::new(), problems);
-        }
-    };
-    let records = match records(text) {
-        Ok(r) => r,
-        Err((line, message)) => {
-            problems.push(whole(line, None, format!("invalid CSV: {message}")));
-            return (Vec::new(), problems);
-        }
-    };
-    let Some((header, rows)) = records.split_first() else {
-        problems.push(whole(1, None, "the file is empty".into()));
-        return (Vec::new(), problems);
-    };
     let names = || {
         COLUMNS
             .iter()
@@ -261,18 +261,18 @@ pub(crate) fn validate(bytes: &[u8], complete: bool) -> (Vec<UserEntry>, Vec<Pro
             .collect::<Vec<_>>()
             .join(",")
     };
-    let mut columns = Vec::with_capacity(header.fields.len());
-    for name in &header.fields {
+    let mut columns = Vec::with_capacity(fields.len());
+    for name in &fields {
         let name = name.trim();
         match COLUMNS.iter().find(|(n, _)| *n == name) {
-            Some(&(_, col)) if columns.contains(&col) => problems.push(whole(
-                header.line,
+            Some(&(_, col)) if columns.contains(&col) => problems.push(Problem::whole(
+                header_line,
                 Some(name),
                 "the header names this column twice; keep one".into(),
             )),
             Some(&(_, col)) => columns.push(col),
-            None => problems.push(whole(
-                header.line,
+            None => problems.push(Problem::whole(
+                header_line,
                 Some(name),
                 format!(
                     "unknown column in the header row; the columns are {}",
@@ -282,8 +282,8 @@ pub(crate) fn validate(bytes: &[u8], complete: bool) -> (Vec<UserEntry>, Vec<Pro
         }
     }
     if !columns.contains(&Column::Code) {
-        problems.push(whole(
-            header.line,
+        problems.push(Problem::whole(
+            header_line,
             Some("code"),
             format!(
                 "the header row has no code column; a CSV catalog starts with a header row such as code,service,status,message,remedy,category (all columns: {})",
@@ -295,8 +295,8 @@ pub(crate) fn validate(bytes: &[u8], complete: bool) -> (Vec<UserEntry>, Vec<Pro
         for (name, col) in COLUMNS {
             let needed = !matches!(col, Column::Text { lang: None, .. });
             if needed && !columns.contains(col) {
-                problems.push(whole(
-                    header.line,
+                problems.push(Problem::whole(
+                    header_line,
                     Some(name),
                     "missing column; a complete catalog needs it".into(),
                 ));
@@ -307,72 +307,119 @@ pub(crate) fn validate(bytes: &[u8], complete: bool) -> (Vec<UserEntry>, Vec<Pro
         return (Vec::new(), problems);
     }
 
-    let mut entries = Vec::with_capacity(rows.len());
-    let mut seen = Seen::with_capacity(rows.len());
-    for (k, record) in rows.iter().enumerate() {
+    let mut read = Vec::new();
+    // The line of each record, by its number: for the problems of
+    // duplicates, found after all are read.
+    let mut lines: Vec<usize> = Vec::new();
+    loop {
+        let line = match records.next_into(&mut fields) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => return syntax(e),
+        };
+        lines.push(line);
         let mut ctx = EntryCheck {
-            line: record.line,
-            index: k + 1,
+            line,
+            index: lines.len(),
             code: None,
             problems: &mut problems,
         };
-        if record.fields.len() != columns.len() {
+        if fields.len() != columns.len() {
             ctx.problem(
                 None,
                 format!(
                     "{} field(s) but the header has {} columns; quote a field that holds a comma",
-                    record.fields.len(),
+                    fields.len(),
                     columns.len()
                 ),
             );
             continue;
         }
-        if let Some(entry) = entry(&mut ctx, &columns, &record.fields) {
-            seen.add(entry, k + 1, &mut ctx, &mut entries);
+        if let Some(entry) = entry(ctx, &columns, &mut fields) {
+            read.push((lines.len(), entry));
         }
     }
+    let entries = sort_distinct(read, &mut problems);
+    for p in &mut problems {
+        if let (0, Some(n)) = (p.line, p.entry) {
+            p.line = lines[n - 1];
+        }
+    }
+    problems.sort_by_key(|p| p.entry);
     (entries, problems)
 }
 
-/// The entry of one record, or `None` with its problems in `ctx`.
-fn entry(ctx: &mut EntryCheck<'_>, columns: &[Column], fields: &[String]) -> Option<UserEntry> {
+/// The position of column `col` when the record's cell there is not blank.
+fn cell(columns: &[Column], fields: &[Cow<'_, str>], col: Column) -> Option<usize> {
+    columns
+        .iter()
+        .position(|&c| c == col)
+        .filter(|&i| !fields[i].trim().is_empty())
+}
+
+/// The cell at `i`, moved out of the record (allocated when it borrows).
+fn take(fields: &mut [Cow<'_, str>], i: usize) -> String {
+    std::mem::take(&mut fields[i]).into_owned()
+}
+
+/// The entry of one record, or `None` with its problems in `ctx`. Moves
+/// the cells it keeps out of `fields`.
+fn entry(
+    ctx: EntryCheck<'_>,
+    columns: &[Column],
+    fields: &mut [Cow<'_, str>],
+) -> Option<UserEntry> {
+    let mut ctx = ctx;
     let before = ctx.problems.len();
-    let cell = |col: Column| {
-        columns
-            .iter()
-            .position(|&c| c == col)
-            .map(|i| fields[i].as_str())
-            .filter(|s| !s.trim().is_empty())
-    };
-    let code = match cell(Column::Code) {
-        Some(c) => ctx.code(c.trim()),
+    let code = match cell(columns, fields, Column::Code) {
+        Some(i) => {
+            let c = fields[i].trim();
+            ctx.is_code(c).then(|| c.to_string())
+        }
         None => {
             ctx.problem(Some("code"), "empty; every entry needs a code".into());
             None
         }
     };
+    // Every other problem names the code.
+    let ctx = &mut EntryCheck {
+        code: code.as_deref(),
+        ..ctx
+    };
     let has_status = columns.contains(&Column::Status);
-    let status = match cell(Column::Status) {
+    let status = match cell(columns, fields, Column::Status) {
         None if has_status => Some(None),
         None => None,
-        Some(s) => match s.trim().parse::<u16>() {
+        Some(i) => match fields[i].trim().parse::<u16>() {
             Ok(n @ 100..=599) => Some(Some(n)),
             _ => {
                 ctx.problem(
                     Some("status"),
-                    format!("{s:?} is not an HTTP status; write an integer from 100 to 599, or leave the cell empty for none"),
+                    format!("{:?} is not an HTTP status; write an integer from 100 to 599, or leave the cell empty for none", fields[i]),
                 );
                 None
             }
         },
     };
-    let category = cell(Column::Category).and_then(|s| match s.trim().parse::<Category>() {
-        Ok(c) => Some(c),
-        Err(e) => {
-            ctx.problem(Some("category"), e.to_string());
-            None
+    let category = cell(columns, fields, Column::Category).and_then(|i| {
+        match fields[i].trim().parse::<Category>() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                ctx.problem(Some("category"), e.to_string());
+                None
+            }
         }
     });
+    let sources = cell(columns, fields, Column::Sources).map(|i| {
+        fields[i]
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    });
+    let service = cell(columns, fields, Column::Service).map(|i| take(fields, i));
+    let message = cell(columns, fields, Column::Message).map(|i| take(fields, i));
     let mut description: Option<Texts> = None;
     let mut remedy: Option<Texts> = None;
     for (i, col) in columns.iter().enumerate() {
@@ -383,11 +430,11 @@ fn entry(ctx: &mut EntryCheck<'_>, columns: &[Column], fields: &[String]) -> Opt
         else {
             continue;
         };
-        let text = &fields[i];
-        if text.trim().is_empty() {
+        if fields[i].trim().is_empty() {
             continue;
         }
-        let lang = lang.unwrap_or(if has_cjk(text) { Lang::Zh } else { Lang::En });
+        let text = take(fields, i);
+        let lang = lang.unwrap_or(if has_cjk(&text) { Lang::Zh } else { Lang::En });
         let texts = if is_remedy {
             &mut remedy
         } else {
@@ -405,38 +452,37 @@ fn entry(ctx: &mut EntryCheck<'_>, columns: &[Column], fields: &[String]) -> Opt
                 "two columns give this text in the same language; keep one".into(),
             );
         }
-        *slot = Some(text.clone());
+        *slot = Some(text);
     }
-    let sources = cell(Column::Sources).map(|s| {
-        s.split(';')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
-    });
-    let entry = UserEntry {
-        code: code.clone().unwrap_or_default(),
-        service: cell(Column::Service).map(str::to_string),
+    let ok = ctx.problems.len() == before;
+    let code = code.filter(|_| ok)?;
+    Some(UserEntry {
+        code,
+        service,
         status,
-        message: cell(Column::Message).map(str::to_string),
+        message,
         description,
         remedy,
         category,
         sources,
-    };
-    (ctx.problems.len() == before && code.is_some()).then_some(entry)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every record of `text`: its line and fields, or the first syntax error.
+    fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, SyntaxError> {
+        let (mut records, mut out, mut fields) = (Records::new(text), Vec::new(), Vec::new());
+        while let Some(line) = records.next_into(&mut fields)? {
+            out.push((line, fields.iter().map(|f| f.to_string()).collect()));
+        }
+        Ok(out)
+    }
+
     fn fields(text: &str) -> Vec<(usize, Vec<String>)> {
-        records(text)
-            .unwrap()
-            .into_iter()
-            .map(|r| (r.line, r.fields))
-            .collect()
+        records(text).unwrap()
     }
 
     #[test]
@@ -461,7 +507,7 @@ mod tests {
     #[test]
     fn columns_and_problems() {
         let text = "code,status,remedy,remedy_en,description\nDBS.200001,400,请重试。,Retry.,Busy\nA b,99,,,\nX,,,,,\n";
-        let (entries, problems) = validate(text.as_bytes(), false);
+        let (entries, problems) = validate(text, false);
         assert_eq!(entries.len(), 1);
         let e = &entries[0];
         assert_eq!(e.code, "DBS.200001");
@@ -486,9 +532,9 @@ mod tests {
             shown[2].starts_with("line 4, entry 3: 6 field(s) but the header has 5"),
             "{shown:?}"
         );
-        let (_, problems) = validate(b"code,colour\n", false);
+        let (_, problems) = validate("code,colour\n", false);
         assert_eq!(problems[0].field.as_deref(), Some("colour"));
-        let (_, problems) = validate(b"service\nX\n", false);
+        let (_, problems) = validate("service\nX\n", false);
         assert!(problems[0].message.contains("no code column"));
     }
 }

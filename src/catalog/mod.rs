@@ -19,6 +19,7 @@ pub mod build;
 pub mod category;
 pub mod code;
 pub mod csv;
+pub mod json;
 pub mod source;
 pub mod user;
 
@@ -257,38 +258,39 @@ impl Catalog {
         s
     }
 
-    /// The entry with id `id`, to change anything but its code (which would
-    /// break the order).
-    pub(crate) fn entry_mut(&mut self, id: CodeId) -> &mut Entry {
-        &mut self.entries[id as usize]
-    }
-
-    /// Adds entries whose codes are not in the catalog and are distinct
-    /// (the caller checked both): one sort of the new entries (none when
-    /// they come sorted) and one merge of two sorted runs, O((n + m) log m),
-    /// where inserting each into the sorted vector would be O(n · m).
-    /// Should `added` hold a code twice after all, the first is kept.
-    pub(crate) fn insert_new(&mut self, mut added: Vec<Entry>) {
-        if added.is_empty() {
-            return;
-        }
-        if !added.is_sorted_by(|a, b| a.code < b.code) {
-            added.sort_by(|a, b| a.code.cmp(&b.code));
-            added.dedup_by(|later, first| later.code == first.code);
-        }
+    /// Merges items sorted by code into the catalog in one walk of two
+    /// sorted runs: `existing` updates the entry of a code the catalog has,
+    /// `new` makes the entry of one it lacks. O(n + m) comparisons and each
+    /// entry moved once, where a binary search per item and a separate
+    /// insertion would be O(m log n) comparisons and several moves. An item
+    /// whose code equals the previous one's updates that entry, so the
+    /// codes stay unique whatever `sorted` holds; `sorted` must be in order
+    /// of `code` (checked in debug builds).
+    pub(crate) fn merge_sorted<T>(
+        &mut self,
+        sorted: Vec<T>,
+        code: impl Fn(&T) -> &str,
+        mut existing: impl FnMut(&mut Entry, T),
+        mut new: impl FnMut(T) -> Entry,
+    ) {
+        debug_assert!(sorted.is_sorted_by(|a, b| code(a) <= code(b)));
         let old = std::mem::take(&mut self.entries);
-        let mut merged = Vec::with_capacity(old.len() + added.len());
-        let (mut old, mut added) = (old.into_iter().peekable(), added.into_iter().peekable());
-        loop {
-            let take_old = match (old.peek(), added.peek()) {
-                (Some(o), Some(a)) => o.code < a.code,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
-            };
-            let next = if take_old { old.next() } else { added.next() };
-            merged.extend(next);
+        let mut merged = Vec::with_capacity(old.len() + sorted.len());
+        let mut old = old.into_iter().peekable();
+        for item in sorted {
+            while let Some(e) = old.next_if(|e| e.code.as_str() < code(&item)) {
+                merged.push(e);
+            }
+            if let Some(mut e) = old.next_if(|e| e.code == code(&item)) {
+                existing(&mut e, item);
+                merged.push(e);
+            } else if let Some(last) = merged.last_mut().filter(|l| l.code == code(&item)) {
+                existing(last, item);
+            } else {
+                merged.push(new(item));
+            }
         }
+        merged.extend(old);
         debug_assert!(merged.windows(2).all(|w| w[0].code < w[1].code));
         self.entries = merged;
     }

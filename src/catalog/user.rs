@@ -22,14 +22,14 @@
 //! and `status` null; an existing code keeps its category unless the user
 //! gives one.
 //!
-//! Cost: validation is linear in the file; the merge looks each code up once
-//! (binary search) and adds the new ones with one sort and one merge
-//! ([`super::Catalog::insert_new`]), so a million entries in any order load
-//! in about a second.
+//! Cost: validation is one pass over the file ([`super::json`],
+//! [`super::csv`]) and one sort by code ([`sort_distinct`]), which also
+//! finds the codes given twice; the merge is one walk of the sorted entries
+//! against the sorted catalog ([`super::Catalog::merge_sorted`]). So a
+//! million entries in any order load in about a second.
 
-use super::code::check_code;
-use super::{Category, Entry, Texts, default_service};
-use serde_json::{Map, Value};
+use super::code::family;
+use super::{Category, Entry, Texts};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -66,6 +66,19 @@ pub struct Problem {
     /// The field at fault, if one is.
     pub field: Option<String>,
     pub message: String,
+}
+
+impl Problem {
+    /// A problem of the file as a whole, or of its header row: in no entry.
+    pub(crate) fn whole(line: usize, field: Option<&str>, message: String) -> Problem {
+        Problem {
+            line,
+            entry: None,
+            code: None,
+            field: field.map(str::to_string),
+            message,
+        }
+    }
 }
 
 impl fmt::Display for Problem {
@@ -107,7 +120,8 @@ fn render(path: &Path, problems: &[Problem]) -> String {
         .join("\n")
 }
 
-const FIELDS: [&str; 8] = [
+/// The fields of an entry, in the order of the JSON contract.
+pub(crate) const FIELDS: [&str; 8] = [
     "code",
     "service",
     "status",
@@ -145,21 +159,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<UserCatalog, UserCatalogError>
 
 /// Checks a catalog file. With `complete`, every field of the [`Entry`]
 /// shape is required (the built-in catalog, a full export); without, only
-/// `code` is (a user catalog). Returns the valid entries and all problems.
+/// `code` is (a user catalog). Returns the valid entries, sorted by code,
+/// and all problems, in the order of the file.
 pub fn validate(bytes: &[u8], complete: bool) -> (Vec<UserEntry>, Vec<Problem>) {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    if first.is_some_and(|&b| b != b'[' && b != b'{') {
-        return super::csv::validate(bytes, complete);
-    }
-    let mut problems = Vec::new();
-    let whole = |line: usize, message: String| Problem {
-        line,
-        entry: None,
-        code: None,
-        field: None,
-        message,
-    };
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -167,136 +170,85 @@ pub fn validate(bytes: &[u8], complete: bool) -> (Vec<UserEntry>, Vec<Problem>) 
                 .iter()
                 .filter(|&&b| b == b'\n')
                 .count();
-            problems.push(whole(
-                line,
-                format!(
-                    "not UTF-8 (invalid byte at offset {}); save the file as UTF-8",
-                    e.valid_up_to()
-                ),
-            ));
-            return (Vec::new(), problems);
+            let message = format!(
+                "not UTF-8 (invalid byte at offset {}); save the file as UTF-8",
+                e.valid_up_to()
+            );
+            return (Vec::new(), vec![Problem::whole(line, None, message)]);
         }
     };
-    if text.trim().is_empty() {
-        problems.push(whole(
-            1,
-            "the file is empty; a catalog is a JSON array of entries, e.g. [{\"code\": \"Foo.0001\", \"message\": \"...\"}]".into(),
-        ));
-        return (Vec::new(), problems);
-    }
-    let value: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            problems.push(whole(
-                e.line().max(1),
-                format!("invalid JSON at column {}: {e}", e.column()),
-            ));
-            return (Vec::new(), problems);
+    match text.trim_start().as_bytes().first() {
+        None => {
+            let message = "the file is empty; a catalog is a JSON array of entries, e.g. [{\"code\": \"Foo.0001\", \"message\": \"...\"}], or CSV with a header row such as code,message".into();
+            (Vec::new(), vec![Problem::whole(1, None, message)])
         }
-    };
-    let Value::Array(items) = value else {
-        problems.push(whole(
-            1,
-            "expected a JSON array of entries at the top level".into(),
-        ));
-        return (Vec::new(), problems);
-    };
-    let lines = element_lines(text);
-    let mut entries = Vec::with_capacity(items.len());
-    let mut seen = Seen::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let line = lines.get(i).copied().unwrap_or(1);
-        let mut ctx = EntryCheck {
-            line,
-            index: i + 1,
-            code: None,
-            problems: &mut problems,
-        };
-        if let Some(entry) = ctx.check(item, complete) {
-            seen.add(entry, i + 1, &mut ctx, &mut entries);
-        }
-    }
-    (entries, problems)
-}
-
-/// The codes of a file seen so far, to report a code given twice.
-pub(crate) struct Seen(std::collections::HashMap<String, usize>);
-
-impl Seen {
-    pub(crate) fn with_capacity(n: usize) -> Seen {
-        Seen(std::collections::HashMap::with_capacity(n))
-    }
-
-    /// Keeps `entry` (number `index` in the file) unless its code was seen.
-    pub(crate) fn add(
-        &mut self,
-        entry: UserEntry,
-        index: usize,
-        ctx: &mut EntryCheck<'_>,
-        entries: &mut Vec<UserEntry>,
-    ) {
-        match self.0.entry(entry.code.clone()) {
-            std::collections::hash_map::Entry::Occupied(first) => ctx.problem(
-                Some("code"),
-                format!("duplicate code: entry {} has it too; keep one", first.get()),
-            ),
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(index);
-                entries.push(entry);
-            }
-        }
+        Some(b'[' | b'{') => super::json::validate(text, complete),
+        Some(_) => super::csv::validate(text, complete),
     }
 }
 
-/// The 1-based line on which each element of the top-level array starts.
-/// `text` is known to be a valid JSON array, so a small scanner that only
-/// tracks strings and nesting depth is exact.
-fn element_lines(text: &str) -> Vec<usize> {
-    let mut lines = Vec::new();
-    let (mut line, mut depth, mut in_string, mut escaped) = (1usize, 0usize, false, false);
-    let mut expect_element = false;
-    for b in text.bytes() {
-        if b == b'\n' {
-            line += 1;
-        }
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
+/// Sorts a file's valid entries (each with its 1-based number in the file)
+/// by code, and keeps the first of a code given more than once: each later
+/// one becomes a problem naming the first, its line left 0 for the caller
+/// to fill in.
+///
+/// Cost: one sort of small keys (the code's first 16 bytes and the
+/// entry's position), so that most comparisons never leave the key array;
+/// the entries themselves move once, into code order. This is also the
+/// order [`merge`] wants.
+pub(crate) fn sort_distinct(
+    mut read: Vec<(usize, UserEntry)>,
+    problems: &mut Vec<Problem>,
+) -> Vec<UserEntry> {
+    let head = |code: &str| {
+        let mut b = [0u8; 16];
+        let n = code.len().min(16);
+        b[..n].copy_from_slice(&code.as_bytes()[..n]);
+        u128::from_be_bytes(b)
+    };
+    let mut keys: Vec<(u128, u32)> = read
+        .iter()
+        .enumerate()
+        .map(|(i, (_, e))| (head(&e.code), i as u32))
+        .collect();
+    // Codes hold no NUL byte, so the zero padding of a short code sorts it
+    // before the longer codes it begins, as the string order does; equal
+    // codes stay in file order (positions increase with it).
+    keys.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| read[a.1 as usize].1.code.cmp(&read[b.1 as usize].1.code))
+            .then(a.1.cmp(&b.1))
+    });
+    let mut out: Vec<UserEntry> = Vec::with_capacity(read.len());
+    let (mut first_index, mut last_head) = (0, None);
+    for (head, i) in keys {
+        let (index, entry) = std::mem::take(&mut read[i as usize]);
+        match out.last() {
+            Some(kept) if last_head == Some(head) && kept.code == entry.code => {
+                problems.push(Problem {
+                    line: 0,
+                    entry: Some(index),
+                    code: Some(entry.code),
+                    field: Some("code".into()),
+                    message: format!("duplicate code: entry {first_index} has it too; keep one"),
+                })
             }
-            continue;
-        }
-        if b.is_ascii_whitespace() {
-            continue;
-        }
-        if depth == 1 && expect_element && b != b']' {
-            lines.push(line);
-            expect_element = false;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth == 1 {
-                    expect_element = true;
-                }
+            _ => {
+                (first_index, last_head) = (index, Some(head));
+                out.push(entry);
             }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            b',' if depth == 1 => expect_element = true,
-            _ => {}
         }
     }
-    lines
+    out
 }
 
 /// The problems of one entry: where it is, and its code once known.
-pub(crate) struct EntryCheck<'p> {
+pub(crate) struct EntryCheck<'a> {
     pub(crate) line: usize,
     pub(crate) index: usize,
-    pub(crate) code: Option<String>,
-    pub(crate) problems: &'p mut Vec<Problem>,
+    /// The entry's code once it is known to be one; every problem names it.
+    pub(crate) code: Option<&'a str>,
+    pub(crate) problems: &'a mut Vec<Problem>,
 }
 
 impl EntryCheck<'_> {
@@ -304,209 +256,25 @@ impl EntryCheck<'_> {
         self.problems.push(Problem {
             line: self.line,
             entry: Some(self.index),
-            code: self.code.clone(),
+            code: self.code.map(str::to_string),
             field: field.map(str::to_string),
             message,
         });
     }
 
-    fn check(&mut self, item: &Value, complete: bool) -> Option<UserEntry> {
-        let Value::Object(obj) = item else {
-            self.problem(None, format!("expected an object, found {}", kind(item)));
-            return None;
-        };
-        let before = self.problems.len();
-        let code = match obj.get("code") {
-            Some(Value::String(c)) => self.code(c),
-            Some(other) => {
-                self.problem(
-                    Some("code"),
-                    format!("expected a string, found {}", kind(other)),
-                );
-                None
-            }
-            None => {
-                self.problem(Some("code"), "missing; every entry needs a code".into());
-                None
-            }
-        };
-        for key in obj.keys() {
-            if !FIELDS.contains(&key.as_str()) {
-                self.problem(
-                    Some(key),
-                    format!("unknown field; the fields are {}", FIELDS.join(", ")),
-                );
-            }
-        }
-        if complete {
-            for field in FIELDS {
-                if !obj.contains_key(field) {
-                    self.problem(
-                        Some(field),
-                        "missing; a complete catalog entry needs it".into(),
-                    );
-                }
-            }
-        }
-        let entry = UserEntry {
-            code: code.clone().unwrap_or_default(),
-            service: self.string(obj, "service"),
-            status: self.status(obj),
-            message: self.string(obj, "message"),
-            description: self.texts(obj, "description"),
-            remedy: self.texts(obj, "remedy"),
-            category: self.category(obj),
-            sources: self.sources(obj),
-        };
-        (self.problems.len() == before && code.is_some()).then_some(entry)
-    }
-
-    /// `c` if it has the shape of a code; else a problem saying why not.
-    pub(crate) fn code(&mut self, c: &str) -> Option<String> {
-        match check_code(c) {
-            Ok(()) => {
-                self.code = Some(c.to_string());
-                Some(c.to_string())
-            }
+    /// Whether `c` has the shape of a code; a problem saying why not when
+    /// it does not.
+    pub(crate) fn is_code(&mut self, c: &str) -> bool {
+        match super::code::check_code(c) {
+            Ok(()) => true,
             Err(why) => {
                 self.problem(
                     Some("code"),
                     format!("{c:?} is not an error code: it {why}"),
                 );
-                None
+                false
             }
         }
-    }
-
-    fn string(&mut self, obj: &Map<String, Value>, field: &str) -> Option<String> {
-        match obj.get(field)? {
-            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-            Value::String(_) => {
-                self.problem(
-                    Some(field),
-                    "empty; give a text or leave the field out".into(),
-                );
-                None
-            }
-            other => {
-                self.problem(
-                    Some(field),
-                    format!("expected a string, found {}", kind(other)),
-                );
-                None
-            }
-        }
-    }
-
-    fn status(&mut self, obj: &Map<String, Value>) -> Option<Option<u16>> {
-        match obj.get("status")? {
-            Value::Null => Some(None),
-            Value::Number(n) => match n.as_u64() {
-                Some(s @ 100..=599) => Some(Some(s as u16)),
-                _ => {
-                    self.problem(
-                        Some("status"),
-                        format!("{n} is not an HTTP status; expected an integer from 100 to 599, or null"),
-                    );
-                    None
-                }
-            },
-            other => {
-                self.problem(
-                    Some("status"),
-                    format!(
-                        "expected an integer from 100 to 599 or null, found {}",
-                        kind(other)
-                    ),
-                );
-                None
-            }
-        }
-    }
-
-    fn texts(&mut self, obj: &Map<String, Value>, field: &str) -> Option<Texts> {
-        let value = obj.get(field)?;
-        let Value::Object(langs) = value else {
-            self.problem(
-                Some(field),
-                format!(
-                    "expected an object with \"en\" and/or \"zh\" texts, found {}",
-                    kind(value)
-                ),
-            );
-            return None;
-        };
-        let mut texts = Texts::default();
-        for (lang, text) in langs {
-            let slot = match lang.as_str() {
-                "en" => &mut texts.en,
-                "zh" => &mut texts.zh,
-                _ => {
-                    self.problem(
-                        Some(&format!("{field}.{lang}")),
-                        "unknown language; use \"en\" or \"zh\"".into(),
-                    );
-                    continue;
-                }
-            };
-            match text {
-                Value::String(s) if !s.trim().is_empty() => *slot = Some(s.clone()),
-                other => self.problem(
-                    Some(&format!("{field}.{lang}")),
-                    format!("expected a non-empty string, found {}", kind(other)),
-                ),
-            }
-        }
-        Some(texts)
-    }
-
-    fn category(&mut self, obj: &Map<String, Value>) -> Option<Category> {
-        match obj.get("category")? {
-            Value::String(s) => match s.parse() {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    self.problem(Some("category"), e.to_string());
-                    None
-                }
-            },
-            other => {
-                self.problem(
-                    Some("category"),
-                    format!("expected a string, found {}", kind(other)),
-                );
-                None
-            }
-        }
-    }
-
-    fn sources(&mut self, obj: &Map<String, Value>) -> Option<Vec<String>> {
-        let value = obj.get("sources")?;
-        match value {
-            Value::Array(items) if items.iter().all(Value::is_string) => Some(
-                items
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect(),
-            ),
-            _ => {
-                self.problem(
-                    Some("sources"),
-                    format!("expected an array of file names, found {}", kind(value)),
-                );
-                None
-            }
-        }
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -527,23 +295,25 @@ pub fn merge(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| user.path.display().to_string());
-    let mut new_codes: Vec<UserEntry> = Vec::new();
-    for u in user.entries {
-        match catalog.id(&u.code) {
-            Some(id) => apply(catalog.entry_mut(id), u, false, &file_name, categorize),
-            None => new_codes.push(u),
-        }
+    let mut entries = user.entries;
+    // `validate` hands them over sorted and distinct.
+    if !entries.is_sorted_by(|a, b| a.code <= b.code) {
+        entries.sort_by(|a, b| a.code.cmp(&b.code));
     }
-    // Sorting the user entries (code first, so comparisons stay in cache)
-    // before they become ~200-byte entries keeps a million new codes to one
-    // sort and one move of each entry.
-    new_codes.sort_unstable_by(|a, b| a.code.cmp(&b.code));
-    let added = new_codes
-        .into_iter()
-        .map(|mut u| {
+    catalog.merge_sorted(
+        entries,
+        |u| &u.code,
+        |entry, u| apply(entry, u, false, &file_name, categorize),
+        |mut u| {
             let code = std::mem::take(&mut u.code);
+            // The code is checked: its family needs no second check.
+            let service = u.service.take().unwrap_or_else(|| {
+                family(&code)
+                    .map_or(code.as_str(), |f| f.prefix())
+                    .to_string()
+            });
             let mut entry = Entry {
-                service: default_service(&code).to_string(),
+                service,
                 code,
                 status: None,
                 message: String::new(),
@@ -554,14 +324,11 @@ pub fn merge(
             };
             apply(&mut entry, u, true, &file_name, categorize);
             entry
-        })
-        .collect();
-    // A file's codes are distinct (a duplicate is a validation problem), and
-    // `added` holds only codes the catalog lacks, in order.
-    catalog.insert_new(added);
+        },
+    );
 }
 
-/// Applies the fields a user entry gives to `entry`.
+/// Applies the fields a user entry gives to `entry`, moving its texts.
 fn apply(
     entry: &mut Entry,
     u: UserEntry,
@@ -575,10 +342,10 @@ fn apply(
     if let Some(s) = u.status {
         entry.status = s;
     }
-    if let Some(d) = &u.description {
+    if let Some(d) = u.description {
         merge_texts(&mut entry.description, d);
     }
-    if let Some(r) = &u.remedy {
+    if let Some(r) = u.remedy {
         merge_texts(&mut entry.remedy, r);
     }
     match u.message {
@@ -611,25 +378,18 @@ fn apply(
     }
 }
 
-fn merge_texts(into: &mut Texts, from: &Texts) {
+fn merge_texts(into: &mut Texts, from: Texts) {
     if from.en.is_some() {
-        into.en.clone_from(&from.en);
+        into.en = from.en;
     }
     if from.zh.is_some() {
-        into.zh.clone_from(&from.zh);
+        into.zh = from.zh;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn element_lines_tracks_strings_and_nesting() {
-        let text = "[\n {\"a\": \"[{,\\\"\"},\n\n {\"b\": [1, {\"c\": 2}]}\n, {}]";
-        assert_eq!(element_lines(text), vec![2, 4, 5]);
-        assert_eq!(element_lines("[]"), Vec::<usize>::new());
-    }
 
     #[test]
     fn every_problem_is_reported_with_line_entry_and_field() {
@@ -663,6 +423,22 @@ mod tests {
         assert_eq!(entries.len(), 1);
         assert_eq!(problems.len(), 1);
         assert!(problems[0].message.contains("duplicate code: entry 1"));
+    }
+
+    #[test]
+    fn entries_come_sorted_and_a_duplicate_names_its_line_in_both_formats() {
+        let json = b"[\n{\"code\": \"B.2\"},\n{\"code\": \"A.1\"},\n{\"code\": \"B.2\"}\n]";
+        let csv = b"code\nB.2\nA.1\n\nB.2\n";
+        for (bytes, dup_line) in [(&json[..], 4), (&csv[..], 5)] {
+            let (entries, problems) = validate(bytes, false);
+            let codes: Vec<&str> = entries.iter().map(|e| e.code.as_str()).collect();
+            assert_eq!(codes, ["A.1", "B.2"]);
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            let p = &problems[0];
+            assert_eq!((p.line, p.entry), (dup_line, Some(3)), "{p:?}");
+            assert_eq!(p.code.as_deref(), Some("B.2"));
+            assert!(p.message.contains("entry 1 has it too"), "{p:?}");
+        }
     }
 
     #[test]
