@@ -125,6 +125,31 @@
 //!   cost issue 12 measured on 4 MiB letter lines. Whole-process ratios
 //!   against ripgrep: `benches/NOTES.md`.
 //!
+//! Session 5 (one run each, interleaved rounds, median task-clock CPU from
+//! `perf stat`, the VM at a load of 17, 256 MiB corpora of
+//! `benches/compare.sh` at `/tmp/fl-bench-256m.log*`):
+//! - Start-up, `scan --threads 1` of an empty file: 2.8 ms CPU with the
+//!   built-in catalog (`explain Ecs.0013`: 2.2 ms); 40-60 ms with the
+//!   10,000-code, 2,000-stem user catalog, of which aho-corasick's DFA
+//!   build (`build_from_noncontiguous` and the page faults of its 5.4 MiB
+//!   table) is about 60 % of `perf record`'s samples. The DFA stays: the
+//!   user corpus scans at 0.80× rg's CPU with it (0.70 s against 0.87 s,
+//!   7 rounds), and the contiguous NFA searches 1.6× slower (table above),
+//!   which would cost more than the 30-50 ms it saves on any file of more
+//!   than a few MiB.
+//! - Built-in catalog on ordinary text: 1.16× rg's CPU (0.113 s against
+//!   0.097 s, 7 rounds). 70 % of the cycles are aho-corasick's
+//!   `FatAVX2<4>` Teddy: the 60 stem + first digit patterns are more than
+//!   the 32 of slim Teddy, and fat Teddy looks at 16 bytes a step instead
+//!   of 32. Measured, not adopted: with the expansion limited to 32
+//!   patterns (so the built-in catalog gets its 6 stems and slim Teddy),
+//!   ordinary text is 0.93× rg (0.090 s) but pathological text 2.0× rg
+//!   (0.174 s against 0.086 s; 1.53× with the expansion, 0.132 s), same
+//!   rounds. The way to have both is still open: slim Teddy over the stems
+//!   while keeping the rejection of `Ecs.` without a digit inside the
+//!   searcher's loop (what the expansion buys), rather than one return
+//!   from the searcher per rejected candidate.
+//!
 //! # Costs
 //!
 //! - Build: `O(total length of the patterns)` plus a sort of each family's
