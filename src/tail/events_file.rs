@@ -180,7 +180,7 @@ mod tests {
         drop((events, w));
 
         let (events, mut w, cut) = EventsFile::open(&path, Some(&mark)).unwrap();
-        assert_eq!(cut, CutBack::Cut(12 + 12 + 5));
+        assert_eq!(cut, CutBack::Cut(12 + 12 + 4));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), lines(3));
         // Appends go after the cut, not at the old end.
         w.write_all(b"{\"event\":3}\n").unwrap();

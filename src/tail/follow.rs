@@ -56,9 +56,11 @@
 //! holds each file's state and its transitions; hits go to the one
 //! pipeline ([`Hits`], built in `Tailer::sink_for`).
 
+use super::cri::{self, CriReader, CriRoom};
 use super::identity::{
     BEHIND_BYTES, Candidate, CheckedReader, Key, Scratch, before_at, key_of, read_at_most,
 };
+use super::k8s;
 use super::patterns::Patterns;
 use super::state::{Follower, Progress, State};
 use crate::catalog::Catalog;
@@ -66,7 +68,7 @@ use crate::input::Compression;
 use crate::matcher::{Matcher, MatcherError};
 use crate::pipeline::{Hits, InputEvents, catalog_matcher};
 use crate::search::{ResumePoint, Searcher};
-use crate::sink::events::{self, EventWriter};
+use crate::sink::events::EventWriter;
 use crate::window::{
     HitObserver, Totals, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis,
 };
@@ -108,6 +110,8 @@ pub struct Tailer {
     compare: Scratch,
     /// Directories whose files are never followed: the state directory.
     own_dirs: Vec<Key>,
+    /// Room for reading files of CRI records, shared by all followers.
+    cri: CriRoom,
 }
 
 mod copies;
@@ -155,6 +159,7 @@ impl Tailer {
             scratch: Vec::new(),
             compare: Scratch::new(),
             own_dirs: Vec::new(),
+            cri: CriRoom::default(),
             agg: WindowAggregator::new(catalog.len(), now, totals),
             events: events.map(|out| EventWriter::new(&catalog, out)),
             events_buf: Vec::new(),
@@ -230,9 +235,10 @@ impl Tailer {
     fn follow(&mut self, c: Candidate, progress: Progress, state: State) {
         let before =
             before_at(&c.file, progress.point.offset, &mut self.compare).unwrap_or_default();
+        let target = link_target(&c.path);
         self.followers.push(Follower {
-            target: link_target(&c.path),
-            source: events::json(&c.path.display().to_string()),
+            source: k8s::source_json(&c.path, target.as_deref()),
+            target,
             path: c.path,
             file: c.file,
             key: c.key,
@@ -348,9 +354,16 @@ impl Tailer {
             &mut self.behind,
             &mut self.scratch,
         );
-        let read = self
-            .searcher
-            .read_available(&self.matcher, &mut rdr, &mut sink)?;
+        // Files of Kubernetes CRI records are searched as their texts
+        // (see `cri`), always up to a whole record unit.
+        let read = if cri::applies(start.point.offset, &f.head) {
+            let records = CriReader::new(&mut rdr, &mut self.cri, start.point.before, false);
+            self.searcher
+                .read_available(&self.matcher, records, &mut sink)?
+        } else {
+            self.searcher
+                .read_available(&self.matcher, &mut rdr, &mut sink)?
+        };
         // The searcher read again what it held back last time; count only
         // what lies past what was counted.
         let t = self.searcher.totals();
@@ -368,8 +381,9 @@ impl Tailer {
         f.before = match held {
             Some(b) => b,
             None if offset == start.point.offset => f.before,
-            // Not held (cannot happen while a resume point trails the read
-            // position by less than BEHIND_BYTES - FINGERPRINT_BYTES).
+            // Not held: the resume point trails the read position by more
+            // than BEHIND_BYTES - FINGERPRINT_BYTES (a CRI unit not whole
+            // yet).
             None => before_at(&f.file, offset, &mut self.compare)?,
         };
         if replaced {
@@ -379,7 +393,8 @@ impl Tailer {
             self.followers[i].state.saw_data(seen_at);
             return self.read_round(i, now, ts);
         }
-        if !f.state.end_round(read, read >= READ_BUDGET, now) {
+        let full = read >= READ_BUDGET || rdr.spent();
+        if !f.state.end_round(read, full, now) {
             self.finish(i, now);
             return Ok(false);
         }
@@ -407,9 +422,15 @@ impl Tailer {
         let reread = (&f.file)
             .seek(SeekFrom::Start(start.point.offset))
             .and_then(|_| {
-                self.searcher
-                    .read_available(&self.matcher, &f.file, &mut sink)
-                    .map_err(io::Error::from)
+                let read = if cri::applies(start.point.offset, &f.head) {
+                    let records = CriReader::new(&f.file, &mut self.cri, start.point.before, true);
+                    self.searcher
+                        .read_available(&self.matcher, records, &mut sink)
+                } else {
+                    self.searcher
+                        .read_available(&self.matcher, &f.file, &mut sink)
+                };
+                read.map_err(io::Error::from)
             });
         if let Err(e) = reread {
             log::warn!("{}: {}", f.path.display(), crate::input::describe(&e));

@@ -27,10 +27,12 @@
 //! aggregator's [`crate::window::HitObserver`]), and this loop tells it
 //! the number of files followed and catalog changes.
 
+mod cri;
 mod discovery;
 mod events_file;
 pub mod follow;
 mod identity;
+mod k8s;
 pub mod patterns;
 mod state;
 

@@ -6,8 +6,8 @@
 
 use super::super::discovery::{self, Sighting};
 use super::super::identity::{Key, key_of};
+use super::super::k8s;
 use super::Tailer;
-use crate::sink::events;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -48,8 +48,8 @@ impl Tailer {
         f.state.saw_data(now);
         if f.path != path && key_of(&f.path) != Some(key) {
             log::info!("{}: renamed to {}", f.path.display(), path.display());
-            f.source = events::json(&path.display().to_string());
             f.target = link_target(&path);
+            f.source = k8s::source_json(&path, f.target.as_deref());
             f.path = path;
         }
     }
