@@ -379,7 +379,12 @@ impl Tailer {
             self.followers[i].state.saw_data(seen_at);
             return self.read_round(i, now, ts);
         }
-        if !f.state.end_round(read, read >= READ_BUDGET, now) {
+        // Growth is what was counted anew, not what was read: each round
+        // reads again the undecided bytes the searcher held back (a code
+        // at the very end), which would keep a gone file "growing" forever
+        // and its end undecided until shutdown.
+        let grew = t.bytes - start.bytes;
+        if !f.state.end_round(grew, read >= READ_BUDGET, now) {
             self.finish(i, now);
             return Ok(false);
         }
