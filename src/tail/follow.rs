@@ -393,8 +393,15 @@ impl Tailer {
             self.followers[i].state.saw_data(seen_at);
             return self.read_round(i, now, ts);
         }
+        // Growth is what was counted anew, not what was read: each round
+        // reads again the undecided bytes the searcher held back (a code
+        // at the very end), which would keep a gone file "growing" forever
+        // and its end undecided until shutdown. A round is full when its
+        // budget is spent, also when a CRI reader held back an incomplete
+        // unit of what it read.
+        let grew = t.bytes - start.bytes;
         let full = read >= READ_BUDGET || rdr.spent();
-        if !f.state.end_round(read, full, now) {
+        if !f.state.end_round(grew, full, now) {
             self.finish(i, now);
             return Ok(false);
         }
