@@ -79,11 +79,15 @@ fn logical(rng: &mut Rng, i: usize) -> Logical {
     }
 }
 
+/// A record to write: its text, whether it is partial, and the code of
+/// its logical line (on the line's first record) with its place there.
+type Piece = (String, bool, Option<(usize, &'static str)>);
+
 impl PodLog {
     /// Writes `n` logical lines per stream, each split into one to four
     /// records at random points, the two streams' records interleaved.
     fn write_lines(&mut self, rng: &mut Rng, n: usize) {
-        let mut pending: [Vec<(String, bool, Option<(usize, &str)>)>; 2] = [vec![], vec![]];
+        let mut pending: [Vec<Piece>; 2] = [vec![], vec![]];
         for (s, queue) in pending.iter_mut().enumerate() {
             for i in 0..n {
                 let l = logical(rng, i * 2 + s);

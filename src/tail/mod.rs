@@ -16,6 +16,11 @@
 //! per file, so events and ticks are served between rounds). With nothing
 //! to do it sleeps: no busy polling.
 //!
+//! With `--state-dir` and `--events FILE`, the events file is part of the
+//! checkpoint (`events_file`): cut back at start to its length at the
+//! last checkpoint, synced and measured at every save, so each hit's event
+//! appears once through `kill -9` and restarts.
+//!
 //! Shutdown: stop reading, write the last (partial) window, save the
 //! state, give summaries queued for a URL a short time to go out. A
 //! reloaded catalog closes the window (its counters are indexed by the old
