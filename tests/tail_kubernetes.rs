@@ -325,7 +325,7 @@ fn split_cri_lines_count_once_and_events_name_the_pod() {
     let hits: u64 = logs.iter().map(|l| l.hits.len() as u64).sum();
     let placed = logs.iter().flat_map(|l| &l.hits).filter(|h| h.1).count() as u64;
     assert!(
-        hits > 100 && placed > hits / 2,
+        hits > 100 && placed > hits / 4,
         "the test's own premise: {hits} hits, {placed} at their place"
     );
     agent.stop_at((lines, bytes, hits));
