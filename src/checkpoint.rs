@@ -111,6 +111,26 @@ pub struct Checkpoint {
     pub saved: String,
     pub totals: Totals,
     pub files: Vec<FileState>,
+    /// The events file as the checkpoint covers it (`--events FILE`):
+    /// absent without one, or when its length could not be vouched for.
+    /// Optional, so checkpoints written before it existed still read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventsMark>,
+}
+
+/// The events file at a checkpoint: which file (device and inode, its path
+/// for messages) and how long it was once the events of every hit the
+/// checkpoint counts were written and synced. A restart cuts that file,
+/// and only that file, back to `length`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsMark {
+    pub path: PathBuf,
+    pub dev: u64,
+    pub ino: u64,
+    pub length: u64,
+    /// The bytes just before `length`: a file with the same inode but
+    /// other content (inode reused) is not the one to cut.
+    pub before: Fingerprint,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -301,6 +321,7 @@ mod tests {
                 prev_byte: Some(b'\n'),
                 before: Fingerprint::of(b"last bytes\n"),
             }],
+            events: None,
         }
     }
 
@@ -313,6 +334,26 @@ mod tests {
         assert_eq!(
             parse(Path::new("v1.json"), golden.as_bytes()).unwrap(),
             sample()
+        );
+    }
+
+    /// The events mark is an optional addition to version 1: checkpoints
+    /// without it (older ones) read as before, and one with it round-trips.
+    #[test]
+    fn golden_format_v1_with_events() {
+        let golden = include_str!("../fixtures/checkpoint/v1-events.json");
+        let mut with = sample();
+        with.events = Some(EventsMark {
+            path: "/var/log/faultline/events.jsonl".into(),
+            dev: 2049,
+            ino: 7654321,
+            length: 4096,
+            before: Fingerprint::of(b"\"remedy\":null}\n"),
+        });
+        assert_eq!(to_json(&with), golden);
+        assert_eq!(
+            parse(Path::new("v1-events.json"), golden.as_bytes()).unwrap(),
+            with
         );
     }
 

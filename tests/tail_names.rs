@@ -314,13 +314,14 @@ fn a_code_at_the_very_end_of_a_file_that_goes_away_counts() {
         assert!(Instant::now() < deadline, "the bytes were not read");
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Deleted, and renamed out of every pattern, then the agent stops:
-    // their ends are final, as at the end of a scanned file.
+    // Deleted, and renamed out of every pattern: once they have not grown
+    // for the grace period (2 s), their ends are final, as at the end of a
+    // scanned file, and counted while the agent runs, not only at its end.
     std::fs::remove_file(&deleted).unwrap();
     std::fs::rename(&renamed, root.join("moved.log.old")).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
     w.hits += 2;
     w.lines += 2;
+    wait_for(&agent, &w);
     assert_eq!(agent.stop(), w);
 }
 

@@ -5,6 +5,8 @@
 //! {"source":"logs/app.log","offset":1234,"line":57,"code":"Ecs.0013","known":true,"service":"ECS","status":400,"category":"quota","message":"...","remedy":"..."}
 //! ```
 //!
+//! Events of a pod's log followed by `tail` also carry `"k8s": {"namespace",
+//! "pod", "container"}` after `"source"`.
 //! An unknown code carries `"known":false` and no catalog fields. A scan
 //! adds `"log_ts"`, the time written on the hit's line (RFC 3339, UTC),
 //! when the line has one.
@@ -53,9 +55,11 @@ impl EventFormat {
         EventFormat { known }
     }
 
-    /// Appends the event of a known code. `source` is the source name
-    /// already rendered as a JSON string (see [`json`]); `ts`, when given,
-    /// is an RFC 3339 time added as `"ts"`.
+    /// Appends the event of a known code. `source` is the JSON text of
+    /// the `"source"` member, rendered once per input: the source name as
+    /// a JSON string (see [`json`]), for a pod's log followed by the
+    /// `"k8s"` member that names its workload (`tail::k8s`); `ts`, when
+    /// given, is an RFC 3339 time added as `"ts"`.
     pub fn known(
         &self,
         out: &mut Vec<u8>,

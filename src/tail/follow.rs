@@ -47,31 +47,34 @@
 //! busy file cannot starve the others; memory is the shared read buffer,
 //! whatever the line lengths or the number of files.
 
-//! The modules beside this one: [`identity`](super::identity) compares
-//! bytes, [`discovery`](super::discovery) finds paths, [`state`](super::state)
+//! This module reads (rounds, budgets, the end of a file); its parts:
+//! `sighting` turns looks at paths into renamed, back, new and gone
+//! files; `copies` classifies new files as copies or not and handles lost
+//! content; `start` takes up the files at start and makes the checkpoint.
+//! The modules beside it: [`identity`](super::identity) compares bytes,
+//! [`discovery`](super::discovery) finds paths, [`state`](super::state)
 //! holds each file's state and its transitions; hits go to the one
 //! pipeline ([`Hits`], built in `Tailer::sink_for`).
 
-use super::discovery::{self, Sighting};
+use super::cri::{self, CriReader, CriRoom};
 use super::identity::{
-    BEHIND_BYTES, Candidate, CheckedReader, Key, Scratch, View, before_at, copy_so_far,
-    ends_within, has_lost_content, key_of, read_at_most,
+    BEHIND_BYTES, Candidate, CheckedReader, Key, Scratch, before_at, key_of, read_at_most,
 };
+use super::k8s;
 use super::patterns::Patterns;
-use super::state::{Class, Follower, Progress, State};
+use super::state::{Follower, Progress, State};
 use crate::catalog::Catalog;
-use crate::checkpoint::Fingerprint;
 use crate::input::Compression;
 use crate::matcher::{Matcher, MatcherError};
 use crate::pipeline::{Hits, InputEvents, catalog_matcher};
 use crate::search::{ResumePoint, Searcher};
-use crate::sink::events::{self, EventWriter};
+use crate::sink::events::EventWriter;
 use crate::window::{
     HitObserver, Totals, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{self, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Bytes one file may be read in one round before the others get a turn.
@@ -81,23 +84,6 @@ pub const READ_BUDGET: u64 = 1 << 20;
 pub const GONE_GRACE: Duration = Duration::from_secs(2);
 /// The shared read buffer.
 pub const BUFFER_BYTES: usize = 64 * 1024;
-/// How long the identity of content a file lost (truncation) is kept, so
-/// that its copy, if it shows up later, is read from the lost position.
-pub const LOST_MEMORY: Duration = Duration::from_secs(60);
-/// At most this many lost contents are remembered.
-const LOST_MAX: usize = 256;
-/// How long a new file whose content so far could be the start of a copy
-/// may stop growing before it is taken for a new file.
-pub const COPY_SETTLE: Duration = Duration::from_millis(500);
-
-/// Content a follower lost to truncation: who it was and how far it had
-/// been read. A copy found later resumes from there.
-struct Lost {
-    head: Vec<u8>,
-    progress: Progress,
-    before: Fingerprint,
-    at: Instant,
-}
 
 /// The followed files and everything their bytes feed.
 pub struct Tailer {
@@ -124,66 +110,19 @@ pub struct Tailer {
     compare: Scratch,
     /// Directories whose files are never followed: the state directory.
     own_dirs: Vec<Key>,
+    /// Room for reading files of CRI records, shared by all followers.
+    cri: CriRoom,
 }
 
+mod copies;
+mod sighting;
 mod start;
 
+use copies::Lost;
+pub use copies::{COPY_SETTLE, LOST_MEMORY};
+use sighting::link_target;
+
 const STDIN_SOURCE: &str = "\"-\"";
-
-/// Where `path` leads when it is a symlink.
-fn link_target(path: &Path) -> Option<PathBuf> {
-    std::fs::symlink_metadata(path)
-        .is_ok_and(|m| m.file_type().is_symlink())
-        .then(|| std::fs::canonicalize(path).ok())
-        .flatten()
-}
-
-/// What a file met after start is, judged by its content against the
-/// followed files (other than `itself`) and the content lost lately.
-fn classify(
-    followers: &[Follower],
-    lost: &[Lost],
-    c: &View,
-    itself: Option<Key>,
-    scratch: &mut Scratch,
-) -> Class {
-    if let Some(i) = lost.iter().position(|l| {
-        c.holds(
-            Fingerprint::of(&l.head),
-            l.progress.point.offset,
-            l.before,
-            scratch,
-        )
-    }) {
-        return Class::CopyOfLost(i);
-    }
-    let readers = || {
-        followers.iter().filter(move |f| {
-            f.state.is_read() && Some(f.key) != itself && f.progress.point.offset > 0
-        })
-    };
-    let (offset_of, before_of) = (
-        |f: &Follower| f.progress.point.offset,
-        |f: &Follower| f.before,
-    );
-    if let Some(f) = readers().find(|f| {
-        c.holds(
-            Fingerprint::of(&f.head),
-            offset_of(f),
-            before_of(f),
-            scratch,
-        ) && copy_so_far(c.file, c.size, &f.file, offset_of(f), f.before, scratch)
-    }) {
-        return Class::CopyOf(f.key);
-    }
-    let lost_maybe = lost
-        .iter()
-        .any(|l| c.may_become(&l.head, l.progress.point.offset));
-    if lost_maybe || readers().any(|f| c.may_become(&f.head, f.progress.point.offset)) {
-        return Class::Undecided;
-    }
-    Class::New
-}
 
 impl Tailer {
     /// The one place the tailer builds its hit sink, the pipeline's
@@ -220,6 +159,7 @@ impl Tailer {
             scratch: Vec::new(),
             compare: Scratch::new(),
             own_dirs: Vec::new(),
+            cri: CriRoom::default(),
             agg: WindowAggregator::new(catalog.len(), now, totals),
             events: events.map(|out| EventWriter::new(&catalog, out)),
             events_buf: Vec::new(),
@@ -295,9 +235,10 @@ impl Tailer {
     fn follow(&mut self, c: Candidate, progress: Progress, state: State) {
         let before =
             before_at(&c.file, progress.point.offset, &mut self.compare).unwrap_or_default();
+        let target = link_target(&c.path);
         self.followers.push(Follower {
-            target: link_target(&c.path),
-            source: events::json(&c.path.display().to_string()),
+            source: k8s::source_json(&c.path, target.as_deref()),
+            target,
             path: c.path,
             file: c.file,
             key: c.key,
@@ -308,256 +249,6 @@ impl Tailer {
             before,
             state,
         });
-    }
-
-    /// The state a file met after start takes by its class, and the
-    /// progress it reads from (a copy of lost content: where that was lost).
-    fn classified(
-        &mut self,
-        path: &Path,
-        class: Class,
-        size: u64,
-        now: Instant,
-        was: Option<State>,
-    ) -> (State, Progress) {
-        let state = State::classified(&class, size, now, was);
-        let mut progress = Progress::START;
-        match class {
-            Class::CopyOfLost(i) => {
-                progress = self.lost.swap_remove(i).progress;
-                log::info!(
-                    "{}: a copy of content lost to truncation; reading it from byte {}",
-                    path.display(),
-                    progress.point.offset
-                );
-            }
-            Class::CopyOf(_) => log::info!(
-                "{}: a copy of a followed file, read only if that one loses its content",
-                path.display()
-            ),
-            _ if was == Some(state) => {}
-            _ if matches!(state, State::Undecided { .. }) => {
-                if was.is_none() {
-                    log::info!(
-                        "{}: may be a copy still being written; waiting",
-                        path.display()
-                    );
-                }
-            }
-            _ => log::info!("{}: following from its beginning", path.display()),
-        }
-        (state, progress)
-    }
-
-    /// A file met after start: a copy (parked, or read from where lost
-    /// content ended), undecided, or new and read from its beginning.
-    fn add_new(&mut self, c: Candidate, now: Instant) {
-        self.lost.retain(|l| now.duration_since(l.at) < LOST_MEMORY);
-        let class = classify(
-            &self.followers,
-            &self.lost,
-            &c.view(),
-            None,
-            &mut self.compare,
-        );
-        let (state, progress) = self.classified(&c.path, class, c.size, now, None);
-        self.follow(c, progress, state);
-    }
-
-    /// Looks again at an undecided file: a copy once it holds the content it
-    /// may be a copy of, new once it differs or stops growing.
-    fn check_undecided(&mut self, i: usize, now: Instant) -> io::Result<()> {
-        let f = &mut self.followers[i];
-        let mut head = std::mem::take(&mut f.head);
-        let size = View::of_file(&f.file, &mut head);
-        let f = &mut self.followers[i];
-        f.head = head;
-        let size = size?;
-        let f = &self.followers[i];
-        let view = View {
-            file: &f.file,
-            size,
-            head: &f.head,
-        };
-        let class = classify(
-            &self.followers,
-            &self.lost,
-            &view,
-            Some(f.key),
-            &mut self.compare,
-        );
-        let (was, path) = (f.state, f.path.clone());
-        let (state, progress) = self.classified(&path, class, size, now, Some(was));
-        if progress != Progress::START {
-            let f = &mut self.followers[i];
-            f.before = before_at(&f.file, progress.point.offset, &mut self.compare)?;
-            f.progress = progress;
-        }
-        if state != was {
-            log::debug!("{}: {} -> {}", path.display(), was.name(), state.name());
-        }
-        self.followers[i].state = state;
-        Ok(())
-    }
-
-    /// A path the patterns match leads to the file `key`: a followed file
-    /// (back at its path, or renamed to this one) or a new one. `index`
-    /// maps keys to followers as of the start of the look.
-    fn sighted(&mut self, path: PathBuf, key: Key, now: Instant, index: &mut HashMap<Key, usize>) {
-        if self.skipped.contains(&key) {
-            return;
-        }
-        // Followers added during this look are not in the index.
-        let i = index
-            .get(&key)
-            .copied()
-            .filter(|&i| self.followers.get(i).is_some_and(|f| f.key == key))
-            .or_else(|| self.followers.iter().position(|f| f.key == key));
-        let Some(i) = i else {
-            if let Some(c) = self.open(&path) {
-                self.add_new(c, now);
-            }
-            return;
-        };
-        index.insert(key, i);
-        let f = &mut self.followers[i];
-        f.state.find_path();
-        // Another name of the same file (`./a.log`, a link): one file, one
-        // follower; it keeps its name while that still leads to it.
-        f.state.saw_data(now);
-        if f.path != path && key_of(&f.path) != Some(key) {
-            log::info!("{}: renamed to {}", f.path.display(), path.display());
-            f.source = events::json(&path.display().to_string());
-            f.target = link_target(&path);
-            f.path = path;
-        }
-    }
-
-    /// Follower `i`'s path no longer leads to it.
-    fn path_lost(&mut self, i: usize, now: Instant) {
-        let f = &mut self.followers[i];
-        if f.state.lose_path(now) {
-            log::info!(
-                "{}: gone from its path; reading it to its end",
-                f.path.display()
-            );
-        }
-    }
-
-    fn index(&self) -> HashMap<Key, usize> {
-        self.followers
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.key, i))
-            .collect()
-    }
-
-    /// Looks at what the patterns match now: new files, renamed ones, and
-    /// followed ones whose path no longer leads to them.
-    pub fn rescan(&mut self, now: Instant) {
-        // Followers by identity, so a look at a thousand files is not a
-        // thousand scans of the followers.
-        let mut index = self.index();
-        let mut present: HashSet<Key> = HashSet::new();
-        for Sighting { path, key } in discovery::look_all(&self.patterns) {
-            let key = key.expect("a full look sees files");
-            if !self.skipped.contains(&key) {
-                present.insert(key);
-            }
-            self.sighted(path, key, now, &mut index);
-        }
-        for i in 0..self.followers.len() {
-            if present.contains(&self.followers[i].key) {
-                self.followers[i].state.find_path();
-            } else {
-                self.path_lost(i, now);
-            }
-        }
-    }
-
-    /// Looks at just these paths (from file-system events that may have
-    /// added, removed or renamed files): what is there now, and whether
-    /// followers known by these paths are still there. The cheap form of
-    /// [`Tailer::rescan`] for the usual event; the poll still does full
-    /// looks, as the safety net.
-    pub fn look_at(&mut self, paths: &[PathBuf], now: Instant) {
-        // A change in a link target's directory (kubelet renamed 0.log and
-        // made a new one) is a change behind the links into it.
-        let mut paths = paths.to_vec();
-        for f in &self.followers {
-            let behind = f.target.as_deref().and_then(Path::parent);
-            if behind.is_some_and(|d| paths.iter().any(|p| p.parent() == Some(d)))
-                && !paths.contains(&f.path)
-            {
-                paths.push(f.path.clone());
-            }
-        }
-        let paths = &paths[..];
-        let followers = &self.followers;
-        let known = |p: &Path| {
-            followers
-                .iter()
-                .any(|f| f.path.as_os_str() == p.as_os_str())
-        };
-        let sightings: Vec<Sighting> = discovery::look_at(&self.patterns, paths, known).collect();
-        let mut index = self.index();
-        for Sighting { path, key } in sightings {
-            // Followers that had this path and are no longer behind it.
-            for i in 0..self.followers.len() {
-                let f = &self.followers[i];
-                if f.path.as_os_str() == path.as_os_str()
-                    && Some(f.key) != key
-                    && key_of(&f.path) != Some(f.key)
-                {
-                    self.path_lost(i, now);
-                }
-            }
-            if let Some(key) = key {
-                self.sighted(path, key, now, &mut index);
-            }
-        }
-    }
-
-    /// Notes that `path` changed at `at`. False when no follower has that
-    /// path (a new file: the caller should rescan).
-    pub fn changed(&mut self, path: &Path, at: Instant) -> bool {
-        let mut known = false;
-        // Byte equality, not `Path`'s component-wise one: this runs for
-        // every file-system event. Spellings that differ only in form
-        // (`./a` and `a`) are "unknown" and cost a rescan, nothing more.
-        let path = path.as_os_str();
-        for f in self.followers.iter_mut().filter(|f| {
-            f.path.as_os_str() == path || f.target.as_ref().is_some_and(|t| t.as_os_str() == path)
-        }) {
-            known = true;
-            f.state.saw_data(at);
-        }
-        known
-    }
-
-    /// The directories of the files followed through symlinks: watched
-    /// too, so that rotation behind a link is seen as it happens.
-    pub fn link_target_dirs(&self) -> Vec<PathBuf> {
-        let mut dirs: Vec<PathBuf> = self
-            .followers
-            .iter()
-            .filter_map(|f| Some(f.target.as_deref()?.parent()?.to_path_buf()))
-            .collect();
-        dirs.sort();
-        dirs.dedup();
-        dirs
-    }
-
-    /// Whether a followed link no longer leads to its file (re-pointed, or
-    /// its target rotated): the poll then looks at everything again even
-    /// when no watched directory changed.
-    pub fn links_moved(&self) -> bool {
-        self.followers.iter().any(|f| {
-            f.target.is_some()
-                && f.state.is_read()
-                && !f.state.path_gone()
-                && key_of(&f.path) != Some(f.key)
-        })
     }
 
     /// The end of the input (shutdown): a file gone for good (deleted, or
@@ -584,16 +275,6 @@ impl Tailer {
         }
         self.stdin_end();
         self.flush_events();
-    }
-
-    /// The safety-net poll: marks for reading every follower whose size or
-    /// modification time changed since the last poll.
-    pub fn poll(&mut self, at: Instant) {
-        for f in &mut self.followers {
-            if discovery::changed_since(&f.file, &mut f.polled) {
-                f.state.saw_data(at);
-            }
-        }
     }
 
     /// Reads every follower that has something to read, one budget each.
@@ -632,54 +313,6 @@ impl Tailer {
         }
         self.flush_events();
         self.followers.iter().any(|f| f.state.more())
-    }
-
-    /// A parked copy that changed is looked at again: it stays parked while
-    /// its content is still the start of the original's (a copy still
-    /// being written grows, and stays so); once it is longer than the
-    /// original or its last bytes differ, it was a new file that merely
-    /// began like the other one, and is read from its start.
-    fn check_parked(&mut self, i: usize, now: Instant) -> io::Result<()> {
-        let State::Parked {
-            original,
-            size: parked_size,
-            gone,
-        } = self.followers[i].state
-        else {
-            return Ok(());
-        };
-        let size = self.followers[i].file.metadata()?.len();
-        if size == parked_size {
-            return Ok(());
-        }
-        let Some(o) = self.followers.iter().find(|o| o.key == original) else {
-            return Ok(());
-        };
-        let scratch = &mut self.compare;
-        let still_copy = ends_within(&self.followers[i].file, size, &o.file, scratch)?;
-        // Checked after the comparison, which a truncation may race with.
-        if !still_copy && has_lost_content(&o.file, o.progress.point.offset, o.before, scratch) {
-            // The original lost its content: its next read releases the
-            // copy from where the original was.
-            return Ok(());
-        }
-        let f = &mut self.followers[i];
-        if still_copy {
-            f.state = State::Parked {
-                original,
-                size,
-                gone,
-            };
-        } else {
-            log::info!(
-                "{}: not a copy after all (it went on differently); reading it from its beginning",
-                f.path.display()
-            );
-            f.progress = Progress::START;
-            f.before = Fingerprint::default();
-            f.state.release(now);
-        }
-        Ok(())
     }
 
     /// One round of reading follower `i`. Ok(false): it is finished and
@@ -721,9 +354,16 @@ impl Tailer {
             &mut self.behind,
             &mut self.scratch,
         );
-        let read = self
-            .searcher
-            .read_available(&self.matcher, &mut rdr, &mut sink)?;
+        // Files of Kubernetes CRI records are searched as their texts
+        // (see `cri`), always up to a whole record unit.
+        let read = if cri::applies(start.point.offset, &f.head) {
+            let records = CriReader::new(&mut rdr, &mut self.cri, start.point.before, false);
+            self.searcher
+                .read_available(&self.matcher, records, &mut sink)?
+        } else {
+            self.searcher
+                .read_available(&self.matcher, &mut rdr, &mut sink)?
+        };
         // The searcher read again what it held back last time; count only
         // what lies past what was counted.
         let t = self.searcher.totals();
@@ -741,8 +381,9 @@ impl Tailer {
         f.before = match held {
             Some(b) => b,
             None if offset == start.point.offset => f.before,
-            // Not held (cannot happen while a resume point trails the read
-            // position by less than BEHIND_BYTES - FINGERPRINT_BYTES).
+            // Not held: the resume point trails the read position by more
+            // than BEHIND_BYTES - FINGERPRINT_BYTES (a CRI unit not whole
+            // yet).
             None => before_at(&f.file, offset, &mut self.compare)?,
         };
         if replaced {
@@ -752,61 +393,19 @@ impl Tailer {
             self.followers[i].state.saw_data(seen_at);
             return self.read_round(i, now, ts);
         }
-        if !f.state.end_round(read, read >= READ_BUDGET, now) {
+        // Growth is what was counted anew, not what was read: each round
+        // reads again the undecided bytes the searcher held back (a code
+        // at the very end), which would keep a gone file "growing" forever
+        // and its end undecided until shutdown. A round is full when its
+        // budget is spent, also when a CRI reader held back an incomplete
+        // unit of what it read.
+        let grew = t.bytes - start.bytes;
+        let full = read >= READ_BUDGET || rdr.spent();
+        if !f.state.end_round(grew, full, now) {
             self.finish(i, now);
             return Ok(false);
         }
         Ok(true)
-    }
-
-    /// Follower `i` lost the content before its position (truncated, or
-    /// replaced and regrown): a parked copy takes over from the position,
-    /// and the file is read again from its start.
-    fn lost_content(&mut self, i: usize, now: Instant) {
-        let f = &self.followers[i];
-        let (key, progress) = (f.key, f.progress);
-        log::info!(
-            "{}: truncated; reading it from its beginning",
-            f.path.display()
-        );
-        let has_copy = self.followers.iter().any(|c| c.state.parked_copy_of(key));
-        if !has_copy && progress.point.offset > 0 {
-            // Its copy may not have been seen yet (copytruncate copies,
-            // then truncates; the events can arrive in either order).
-            if self.lost.len() >= LOST_MAX {
-                self.lost.remove(0);
-            }
-            self.lost.push(Lost {
-                head: f.head.clone(),
-                progress,
-                before: f.before,
-                at: now,
-            });
-        }
-        self.release_copies(key, progress, now);
-        let f = &mut self.followers[i];
-        f.progress = Progress::START;
-        f.before = Fingerprint::default();
-        f.head.clear();
-        f.compression_checked = false;
-    }
-
-    /// Parked copies of `key` take over at `progress`: they hold the bytes
-    /// the original lost, from there on.
-    fn release_copies(&mut self, key: Key, progress: Progress, now: Instant) {
-        for c in self
-            .followers
-            .iter_mut()
-            .filter(|c| c.state.parked_copy_of(key))
-        {
-            log::info!(
-                "{}: reading the copy from byte {}",
-                c.path.display(),
-                progress.point.offset
-            );
-            c.progress = progress;
-            c.state.release(now);
-        }
     }
 
     /// The end of a gone file is final: decide a code at its very end,
@@ -830,9 +429,15 @@ impl Tailer {
         let reread = (&f.file)
             .seek(SeekFrom::Start(start.point.offset))
             .and_then(|_| {
-                self.searcher
-                    .read_available(&self.matcher, &f.file, &mut sink)
-                    .map_err(io::Error::from)
+                let read = if cri::applies(start.point.offset, &f.head) {
+                    let records = CriReader::new(&f.file, &mut self.cri, start.point.before, true);
+                    self.searcher
+                        .read_available(&self.matcher, records, &mut sink)
+                } else {
+                    self.searcher
+                        .read_available(&self.matcher, &f.file, &mut sink)
+                };
+                read.map_err(io::Error::from)
             });
         if let Err(e) = reread {
             log::warn!("{}: {}", f.path.display(), crate::input::describe(&e));

@@ -265,6 +265,11 @@ impl<'a> CheckedReader<'a> {
         }
     }
 
+    /// Whether this round's budget is used up (the file may have more).
+    pub fn spent(&self) -> bool {
+        self.budget == 0
+    }
+
     /// The fingerprint of the bytes before `offset` (at most `pos`), from
     /// what was read, if the reader still holds them.
     pub fn before(&self, offset: u64) -> Option<Fingerprint> {

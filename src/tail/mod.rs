@@ -16,6 +16,11 @@
 //! per file, so events and ticks are served between rounds). With nothing
 //! to do it sleeps: no busy polling.
 //!
+//! With `--state-dir` and `--events FILE`, the events file is part of the
+//! checkpoint (`events_file`): cut back at start to its length at the
+//! last checkpoint, synced and measured at every save, so each hit's event
+//! appears once through `kill -9` and restarts.
+//!
 //! Shutdown: stop reading, write the last (partial) window, save the
 //! state, give summaries queued for a URL a short time to go out. A
 //! reloaded catalog closes the window (its counters are indexed by the old
@@ -27,9 +32,12 @@
 //! aggregator's [`crate::window::HitObserver`]), and this loop tells it
 //! the number of files followed and catalog changes.
 
+mod cri;
 mod discovery;
+mod events_file;
 pub mod follow;
 mod identity;
+mod k8s;
 pub mod patterns;
 mod state;
 
@@ -39,6 +47,7 @@ use crate::matcher::MatcherError;
 use crate::metrics::{Metrics, MetricsAddr, ServeError};
 use crate::sink::post::PostConfig;
 use crate::sink::summaries::{SummaryOpenError, SummaryOut};
+use events_file::{CutBack, EventsFile};
 use follow::Tailer;
 use notify::{EventKind, RecursiveMode, Watcher};
 use patterns::{PatternError, Patterns};
@@ -144,19 +153,36 @@ pub async fn run(
         Some(s) => s.load()?,
         None => None,
     };
+    // With a state directory the events file is part of the checkpoint:
+    // cut back to its length at the checkpoint before anything is written.
+    let mut events_file = None;
     let events: Option<Box<dyn io::Write + Send>> = match &config.events {
         None => None,
         Some(p) if p.as_os_str() == "-" => Some(Box::new(io::stdout())),
-        Some(p) => Some(Box::new(
-            std::fs::File::options()
-                .create(true)
-                .append(true)
-                .open(p)
-                .map_err(|source| TailError::Events {
+        Some(p) => {
+            let mark = saved.as_ref().and_then(|c| c.events.as_ref());
+            let (file, writer, cut) =
+                EventsFile::open(p, mark).map_err(|source| TailError::Events {
                     path: p.clone(),
                     source,
-                })?,
-        )),
+                })?;
+            match cut {
+                CutBack::Cut(bytes) => log::info!(
+                    "{}: cut back {bytes} bytes of events written after the last checkpoint; \
+                     they are written again as their hits are counted again",
+                    p.display()
+                ),
+                CutBack::NotTheFile(why) => log::warn!(
+                    "{}: {why}; left as it is, so events after the last checkpoint may appear twice",
+                    p.display()
+                ),
+                CutBack::NoMark | CutBack::Nothing => {}
+            }
+            if store.is_some() {
+                events_file = Some(file);
+            }
+            Some(Box::new(writer))
+        }
     };
     let mut summaries = SummaryOut::open_with(
         &config.summaries,
@@ -276,10 +302,15 @@ pub async fn run(
     window.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
-    let save = |tailer: &Tailer| {
-        if let Some(s) = &store
-            && let Err(e) = s.save(&tailer.checkpoint(SystemTime::now()))
-        {
+    // Events first, then the counts that include their hits: the mark of
+    // the events file is taken after the tailer handed over all it
+    // rendered, and saved in the same checkpoint as the counts.
+    let save = |tailer: &mut Tailer| {
+        let Some(s) = &store else { return };
+        tailer.flush_events();
+        let mut checkpoint = tailer.checkpoint(SystemTime::now());
+        checkpoint.events = events_file.as_ref().and_then(EventsFile::mark);
+        if let Err(e) = s.save(&checkpoint) {
             log::error!("{}", with_causes(&e));
         }
     };
@@ -309,14 +340,14 @@ pub async fn run(
                         m.catalog_changed(tailer.catalog(), tailer.matcher());
                     }
                     summaries.write(&summary).map_err(TailError::WriteSummary)?;
-                    save(&tailer);
+                    save(&mut tailer);
                 }
                 Err(e) => log::error!("catalog reload failed, keeping the old one: {e}"),
             },
             _ = window.tick() => {
                 let summary = tailer.close_window(SystemTime::now());
                 summaries.write(&summary).map_err(TailError::WriteSummary)?;
-                save(&tailer);
+                save(&mut tailer);
             }
             Some(first) = wake_rx.recv() => {
                 // Paths that may have appeared, gone or been renamed: looked
@@ -365,7 +396,7 @@ pub async fn run(
     tailer.end_of_input(Instant::now());
     let summary = tailer.close_window(SystemTime::now());
     summaries.write(&summary).map_err(TailError::WriteSummary)?;
-    save(&tailer);
+    save(&mut tailer);
     summaries.finish();
     Ok(())
 }

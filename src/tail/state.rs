@@ -238,16 +238,18 @@ impl State {
         }
     }
 
-    /// A round read `read` bytes; `more` when it used its whole budget.
-    /// False when a gone file is done: not grown for [`GONE_GRACE`].
-    pub fn end_round(&mut self, read: u64, full: bool, now: Instant) -> bool {
+    /// A round found `grew` new bytes (beyond what was counted before;
+    /// undecided bytes read again are no growth); `full` when it used its
+    /// whole budget. False when a gone file is done: not grown for
+    /// [`GONE_GRACE`].
+    pub fn end_round(&mut self, grew: u64, full: bool, now: Instant) -> bool {
         match self {
             State::Reading { more, .. } => *more = full,
             State::Gone {
                 more, last_growth, ..
             } => {
                 *more = full;
-                if read > 0 {
+                if grew > 0 {
                     *last_growth = now;
                 } else if now.duration_since(*last_growth) >= GONE_GRACE && !full {
                     return false;

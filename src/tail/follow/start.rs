@@ -145,6 +145,8 @@ impl Tailer {
                     before: f.before,
                 })
                 .collect(),
+            // The events file's mark is the caller's (`tail::run`).
+            events: None,
         }
     }
 
