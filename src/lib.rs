@@ -31,6 +31,7 @@
 //! `cli` module turns flags into [`scan::Options`], [`tail::Config`] and
 //! [`kafka::Config`].
 
+pub mod agent;
 pub mod aggregate;
 pub mod bounded_counts;
 pub mod catalog;
