@@ -171,14 +171,14 @@ pub fn add_totals(a: &mut Totals, b: &Totals) {
 pub enum StateError {
     #[error(transparent)]
     Dir(#[from] CheckpointError),
-    #[error("cannot read the Kafka state {path}: {source}")]
+    #[error("cannot read the Kafka state {path}")]
     Read { path: PathBuf, source: io::Error },
     #[error(
         "the Kafka state {path} is unreadable ({reason}); faultline will not silently start \
          from zero: fix the file, or start again with --reset-state, which keeps it as kafka.json.corrupt"
     )]
     Corrupt { path: PathBuf, reason: String },
-    #[error("cannot save the Kafka state {path}: {source}")]
+    #[error("cannot save the Kafka state {path}")]
     Write { path: PathBuf, source: io::Error },
 }
 
