@@ -339,7 +339,7 @@ pub async fn run(
                 // Listing a directory of 1,000 idle files each second is
                 // most of an idle agent's CPU; skip it while no watched
                 // directory changed.
-                let stamp = tailer.patterns().listing_stamp();
+                let stamp = tailer.patterns().listing_stamp(SystemTime::now());
                 if stamp.is_none() || stamp != listed || tailer.links_moved() {
                     tailer.rescan(now);
                     listed = stamp;
