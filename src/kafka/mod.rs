@@ -99,7 +99,7 @@ use crate::metrics::{Metrics, MetricsAddr};
 use crate::pipeline::{Hits, InputEvents, catalog_matcher};
 use crate::search::Searcher;
 use crate::sink::events::EventWriter;
-use crate::window::{Totals, WindowAggregator, rfc3339, rfc3339_millis};
+use crate::window::{CumulativeTotals, WindowAggregator, rfc3339, rfc3339_millis};
 use ledger::{KafkaState, Ledger, PendingCommit, PendingPartition, StateError, StateStore};
 use partition::{AtMessage, Owned, PartitionTally};
 use rdkafka::config::ClientConfig;
@@ -288,7 +288,7 @@ fn run_blocking(
     let mut summaries =
         agent::open_summaries(&config.summaries, config.interval, config.summaries_queue)?;
     let matcher = catalog_matcher(&catalog).map_err(AgentError::from)?;
-    let mut agg = WindowAggregator::new(catalog.len(), now, Totals::default());
+    let mut agg = WindowAggregator::new(catalog.len(), now, CumulativeTotals::default());
     let metrics = match &config.metrics_addr {
         Some(addr) => {
             let m = Metrics::start(addr, &catalog, &matcher, summaries.delivery())
@@ -802,7 +802,8 @@ impl GroupTail {
         }
         let summary = self.close_window();
         let now = SystemTime::now();
-        self.agg.restart(catalog.len(), now, Totals::default());
+        self.agg
+            .restart(catalog.len(), now, CumulativeTotals::default());
         if let Some(w) = &mut self.events {
             w.set_catalog(&catalog);
         }
