@@ -316,3 +316,63 @@ fn respond<B>(registry: &Registry, req: &Request<B>) -> Response<Full<Bytes>> {
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn get(addr: SocketAddr, path: &str) -> String {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text
+    }
+
+    /// mini-redis's shape: serves until `shutdown`, then stops accepting
+    /// and drops the connections it holds at once (not after their
+    /// timeouts), on the caller's runtime.
+    #[test]
+    fn serves_until_shutdown_then_drops_its_connections() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let listener = rt
+            .block_on(async { bind(&MetricsAddr(([127, 0, 0, 1], 0).into())) })
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = rt.spawn(run(listener, Arc::new(Registry::default()), async {
+            let _ = stopped.await;
+        }));
+
+        let answer = get(addr, "/");
+        assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+        assert!(get(addr, "/nowhere").starts_with("HTTP/1.0 404"));
+
+        // A client in the middle of its request when the shutdown comes.
+        let mut held = std::net::TcpStream::connect(addr).unwrap();
+        held.write_all(b"GET /metrics HTTP/1.1\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let t = std::time::Instant::now();
+        stop.send(()).unwrap();
+        rt.block_on(server).unwrap();
+        held.set_read_timeout(Some(READ_TIMEOUT * 2)).unwrap();
+        let mut buf = [0u8; 64];
+        let n = held.read(&mut buf).unwrap_or(0);
+        assert_eq!(n, 0, "{:?}", String::from_utf8_lossy(&buf[..n]));
+        assert!(
+            t.elapsed() < READ_TIMEOUT / 2,
+            "the held connection lasted {:?} after the shutdown",
+            t.elapsed()
+        );
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "still accepting after the shutdown"
+        );
+    }
+}
