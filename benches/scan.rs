@@ -68,6 +68,7 @@ fn benches(c: &mut Criterion) {
         progress: false,
         own_outputs: Vec::new(),
         chunk_bytes: 4 << 20,
+        started: std::time::SystemTime::now(),
     };
     // The exact figures are those of a first run, so every iteration is
     // checked against it: a faster scan that counts differently fails.

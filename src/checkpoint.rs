@@ -18,7 +18,7 @@
 //! A checkpoint that cannot be read is an error that says how to recover
 //! (`--reset-state`); faultline never silently starts from zero.
 
-use crate::window::Totals;
+use crate::window::CumulativeTotals;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -109,7 +109,7 @@ pub struct Checkpoint {
     pub created: String,
     /// When it was saved (RFC 3339).
     pub saved: String,
-    pub totals: Totals,
+    pub totals: CumulativeTotals,
     pub files: Vec<FileState>,
     /// The events file as the checkpoint covers it (`--events FILE`):
     /// absent without one, or when its length could not be vouched for.
@@ -302,7 +302,7 @@ mod tests {
             version: VERSION,
             created: "2026-11-23T10:00:00Z".into(),
             saved: "2026-11-23T10:05:00Z".into(),
-            totals: Totals {
+            totals: CumulativeTotals {
                 lines: 1200,
                 bytes: 180000,
                 hits: 14,

@@ -25,12 +25,21 @@
 //!
 //! plus [`catalog`], what is known about each code, and [`explain`], how an
 //! entry is shown. Matching, enrichment and aggregation are plain
-//! synchronous code; `tail` adds an async shell that takes its options,
-//! shutdown and catalog reloads from the caller. The library knows nothing
-//! of the command line, terminals or signals: the `faultline` binary's
-//! `cli` module turns flags into [`scan::Options`], [`tail::Config`] and
-//! [`kafka::Config`].
+//! synchronous code. `scan` is synchronous throughout: its threads each
+//! take inputs and count them; it needs no runtime. `tail` adds an async
+//! shell that takes its options, shutdown and catalog reloads from the
+//! caller; its two agents (files, Kafka) open the same outputs and fail
+//! alike ([`agent`]). Its metrics server and summaries' delivery are tasks
+//! on the caller's one runtime, beside the reading, never in its way.
+//!
+//! The library knows nothing of the command line, terminals or signals,
+//! and its synchronous core reads no clock: the time is passed in, by the
+//! command layer (`scan`'s start) or by `tail`'s async shell. The
+//! `faultline` binary's `cli` module turns flags into [`scan::Options`],
+//! [`tail::Config`] and [`kafka::Config`], chooses the signals and the
+//! runtime, and prints.
 
+pub mod agent;
 pub mod aggregate;
 pub mod bounded_counts;
 pub mod catalog;

@@ -236,7 +236,7 @@ impl<T: Tally> Sink for Hits<'_, T> {
         let Some(ev) = &mut self.events else {
             return Ok(Flow::Continue);
         };
-        ev.writer.format().known_logged(
+        ev.writer.format().known(
             ev.buf,
             ev.name_json,
             pos.offset,
@@ -254,7 +254,7 @@ impl<T: Tally> Sink for Hits<'_, T> {
         let Some(ev) = &mut self.events else {
             return Ok(Flow::Continue);
         };
-        ev.writer.format().unknown_logged(
+        ev.writer.format().unknown(
             ev.buf,
             ev.name_json,
             pos.offset,

@@ -92,26 +92,18 @@ impl Finder {
     /// A parsed stamp as Unix milliseconds.
     fn resolve(&mut self, s: Stamp) -> UnixMs {
         let year = s.year.unwrap_or(self.reference_year);
-        let wall = days_from_civil(year, s.month, s.day) * 86_400
-            + s.hour as i64 * 3600
-            + s.minute as i64 * 60
-            + s.second as i64;
+        let wall = wall_s(year, s.month, s.day, s.time);
         let mut utc = match s.offset_s {
             Some(off) => wall - off as i64,
             None => self.zone.utc_of_local(wall),
         };
         if s.year.is_none() && utc > self.reference_s + 86_400 {
-            let wall = days_from_civil(
-                year - 1,
-                s.month,
-                s.day.min(days_in_month(year - 1, s.month)),
-            ) * 86_400
-                + s.hour as i64 * 3600
-                + s.minute as i64 * 60
-                + s.second as i64;
-            utc = self.zone.utc_of_local(wall);
+            let day = s.day.min(days_in_month(year - 1, s.month));
+            utc = self
+                .zone
+                .utc_of_local(wall_s(year - 1, s.month, day, s.time));
         }
-        utc * 1000 + s.millis as i64
+        utc * 1000 + s.time.millis as i64
     }
 }
 
@@ -122,12 +114,31 @@ struct Stamp {
     year: Option<i64>,
     month: u32,
     day: u32,
+    time: TimeOfDay,
+    /// Seconds east of UTC; `None`: local time.
+    offset_s: Option<i32>,
+}
+
+/// `hh:mm:ss` and its fraction, as written (a leap second as `:59`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TimeOfDay {
     hour: u32,
     minute: u32,
     second: u32,
     millis: u32,
-    /// Seconds east of UTC; `None`: local time.
-    offset_s: Option<i32>,
+}
+
+/// A wall-clock reading as the Unix seconds it would be in UTC.
+fn wall_s(year: i64, month: u32, day: u32, time: TimeOfDay) -> i64 {
+    days_from_civil(year, month, day) * 86_400
+        + time.hour as i64 * 3600
+        + time.minute as i64 * 60
+        + time.second as i64
+}
+
+/// Whether `year-month-day` is a day of the calendar.
+fn valid_date(year: i64, month: u32, day: u32) -> bool {
+    (1..=12).contains(&month) && day != 0 && day <= days_in_month(year, month)
 }
 
 /// `n` ASCII digits at `line[at..]` as a number.
@@ -155,8 +166,9 @@ fn ends(line: &[u8], at: usize) -> bool {
     !line.get(at).is_some_and(|b| b.is_ascii_digit())
 }
 
-/// `hh:mm:ss` at `at`, validated; the index after it.
-fn clock(line: &[u8], at: usize) -> Option<(u32, u32, u32, usize)> {
+/// `hh:mm:ss` at `at`, validated, with its fraction if any; the index
+/// after it.
+fn time_of_day(line: &[u8], at: usize) -> Option<(TimeOfDay, usize)> {
     let h = digits(line, at, 2)?;
     let m = digits(line, at + 3, 2)?;
     let s = digits(line, at + 6, 2)?;
@@ -164,7 +176,17 @@ fn clock(line: &[u8], at: usize) -> Option<(u32, u32, u32, usize)> {
         return None;
     }
     // 60: a leap second, counted in the minute's last second.
-    (h < 24 && m < 60 && s <= 60).then_some((h, m, s.min(59), at + 8))
+    if h >= 24 || m >= 60 || s > 60 {
+        return None;
+    }
+    let (millis, next) = fraction(line, at + 8);
+    let time = TimeOfDay {
+        hour: h,
+        minute: m,
+        second: s.min(59),
+        millis,
+    };
+    Some((time, next))
 }
 
 /// `.ddd` or `,ddd` (any number of digits) at `at`: milliseconds and the
@@ -220,15 +242,10 @@ fn iso(line: &[u8], at: usize) -> Option<Stamp> {
     if !matches!(line.get(at + 10), Some(b'T' | b't' | b' ')) {
         return None;
     }
-    let (hour, minute, second, next) = clock(line, at + 11)?;
-    if !(1970..=9999).contains(&year)
-        || !(1..=12).contains(&month)
-        || day == 0
-        || day > days_in_month(year as i64, month)
-    {
+    let (time, next) = time_of_day(line, at + 11)?;
+    if !(1970..=9999).contains(&year) || !valid_date(year as i64, month, day) {
         return None;
     }
-    let (millis, next) = fraction(line, next);
     if !ends(line, next) {
         return None;
     }
@@ -246,10 +263,7 @@ fn iso(line: &[u8], at: usize) -> Option<Stamp> {
         year: Some(year as i64),
         month,
         day,
-        hour,
-        minute,
-        second,
-        millis,
+        time,
         offset_s,
     })
 }
@@ -280,8 +294,7 @@ fn syslog(line: &[u8], at: usize) -> Option<Stamp> {
     if !byte_is(line, at + 6, b' ') || day == 0 || day > 31 {
         return None;
     }
-    let (hour, minute, second, next) = clock(line, at + 7)?;
-    let (millis, next) = fraction(line, next);
+    let (time, next) = time_of_day(line, at + 7)?;
     if !ends(line, next) {
         return None;
     }
@@ -290,17 +303,15 @@ fn syslog(line: &[u8], at: usize) -> Option<Stamp> {
         .flatten()
         .filter(|y| *y >= 1970)
         .map(|y| y as i64);
-    if day > days_in_month(year.unwrap_or(2000), month) {
+    // Without a year, any day of the month in some year (29 February).
+    if !valid_date(year.unwrap_or(2000), month, day) {
         return None;
     }
     Some(Stamp {
         year,
         month,
         day,
-        hour,
-        minute,
-        second,
-        millis,
+        time,
         offset_s: None,
     })
 }
@@ -314,11 +325,10 @@ fn apache(line: &[u8], at: usize) -> Option<Stamp> {
     {
         return None;
     }
-    let (hour, minute, second, next) = clock(line, at + 12)?;
-    if year < 1970 || day == 0 || day > days_in_month(year as i64, month) {
+    let (time, next) = time_of_day(line, at + 12)?;
+    if year < 1970 || !valid_date(year as i64, month, day) {
         return None;
     }
-    let (millis, next) = fraction(line, next);
     let (offset_s, next) = if byte_is(line, next, b' ') {
         let (o, n) = numeric_zone(line, next + 1)?;
         (Some(o), n)
@@ -332,10 +342,7 @@ fn apache(line: &[u8], at: usize) -> Option<Stamp> {
         year: Some(year as i64),
         month,
         day,
-        hour,
-        minute,
-        second,
-        millis,
+        time,
         offset_s,
     })
 }
@@ -617,11 +624,8 @@ fn civil_time(s: i64) -> (String, String) {
 pub fn parse_rfc3339(text: &str) -> Option<UnixMs> {
     let s = iso(text.as_bytes(), 0)?;
     let off = s.offset_s?;
-    let wall = days_from_civil(s.year?, s.month, s.day) * 86_400
-        + s.hour as i64 * 3600
-        + s.minute as i64 * 60
-        + s.second as i64;
-    Some((wall - off as i64) * 1000 + s.millis as i64)
+    let wall = wall_s(s.year?, s.month, s.day, s.time);
+    Some((wall - off as i64) * 1000 + s.time.millis as i64)
 }
 
 #[cfg(test)]

@@ -35,16 +35,22 @@ pub const TOP_CODES: usize = 10;
 /// How many unknown codes a summary lists by name.
 pub const UNKNOWN_CODES_LISTED: usize = 20;
 
-/// Cumulative counts since the state was created; saved in the checkpoint
-/// by code *name*, so they survive catalog changes and restarts.
+/// Cumulative counts since the state was created (a summary's `totals`);
+/// saved in the checkpoint by code *name*, so they survive catalog changes
+/// and restarts. Not [`crate::search::StreamTotals`], the bytes and lines
+/// of one search.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Totals {
+pub struct CumulativeTotals {
     pub lines: u64,
     pub bytes: u64,
     pub hits: u64,
     pub unknown: u64,
     pub by_code: BTreeMap<String, u64>,
 }
+
+/// The old name, for `src/tail/follow*.rs` only, which another branch is
+/// splitting: after that merge, rename its uses and delete this line.
+pub use CumulativeTotals as Totals;
 
 /// One summary line (SPEC section 3, `tail`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -65,7 +71,7 @@ pub struct WindowSummary {
     /// [`crate::bounded_counts`]).
     pub unknown_codes_other_distinct: u64,
     pub latency_ms: Latency,
-    pub totals: Totals,
+    pub totals: CumulativeTotals,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -103,7 +109,7 @@ pub struct WindowAggregator {
     bytes: u64,
     /// Microseconds, 1 µs to 1 hour, 3 significant digits (fixed memory).
     latency: hdrhistogram::Histogram<u64>,
-    totals: Totals,
+    totals: CumulativeTotals,
     /// The live instrumentation, if the tail has any.
     observer: Option<Box<dyn HitObserver>>,
 }
@@ -113,7 +119,7 @@ const LATENCY_MAX_US: u64 = 3_600_000_000;
 impl WindowAggregator {
     /// A first window starting at `start`, on top of `totals` (zero for a
     /// new state, the saved ones after a restart).
-    pub fn new(codes: usize, start: SystemTime, totals: Totals) -> WindowAggregator {
+    pub fn new(codes: usize, start: SystemTime, totals: CumulativeTotals) -> WindowAggregator {
         WindowAggregator {
             start,
             counts: Counts::new(codes),
@@ -133,7 +139,7 @@ impl WindowAggregator {
 
     /// Starts over for a catalog of `codes` entries (SIGHUP) at `start`, on
     /// top of `totals`; the observer stays.
-    pub fn restart(&mut self, codes: usize, start: SystemTime, totals: Totals) {
+    pub fn restart(&mut self, codes: usize, start: SystemTime, totals: CumulativeTotals) {
         let observer = self.observer.take();
         *self = WindowAggregator::new(codes, start, totals);
         self.observer = observer;
@@ -173,13 +179,19 @@ impl WindowAggregator {
     }
 
     /// The totals including the open window.
-    pub fn totals(&self, catalog: &Catalog) -> Totals {
+    pub fn totals(&self, catalog: &Catalog) -> CumulativeTotals {
         let mut t = self.totals.clone();
         Self::add_window(&mut t, catalog, &self.counts, self.lines, self.bytes);
         t
     }
 
-    fn add_window(t: &mut Totals, catalog: &Catalog, counts: &Counts, lines: u64, bytes: u64) {
+    fn add_window(
+        t: &mut CumulativeTotals,
+        catalog: &Catalog,
+        counts: &Counts,
+        lines: u64,
+        bytes: u64,
+    ) {
         t.lines += lines;
         t.bytes += bytes;
         t.hits += counts.hits;
@@ -318,7 +330,7 @@ mod tests {
     #[test]
     fn a_window_counts_its_own_hits_and_the_totals_accumulate() {
         let (catalog, matcher) = setup();
-        let mut w = WindowAggregator::new(catalog.len(), at(0), Totals::default());
+        let mut w = WindowAggregator::new(catalog.len(), at(0), CumulativeTotals::default());
         let ms = Duration::from_millis;
         for _ in 0..9 {
             w.known(2, ms(1));
@@ -367,7 +379,7 @@ mod tests {
     #[test]
     fn totals_continue_from_saved_ones() {
         let (catalog, matcher) = setup();
-        let saved = Totals {
+        let saved = CumulativeTotals {
             lines: 100,
             bytes: 5000,
             hits: 7,
@@ -388,7 +400,7 @@ mod tests {
     #[test]
     fn only_the_top_unknown_codes_are_named() {
         let (catalog, matcher) = setup();
-        let mut w = WindowAggregator::new(catalog.len(), at(0), Totals::default());
+        let mut w = WindowAggregator::new(catalog.len(), at(0), CumulativeTotals::default());
         for number in 0..1000u64 {
             for _ in 0..=(number % 3) {
                 let code = UnknownCode {

@@ -8,12 +8,8 @@
 //! The Prometheus tools are not optional: a missing one fails the test
 //! with a pointer to `.ci/run`, which installs them.
 
-mod common;
+mod support;
 
-use common::append;
-use common::services::{
-    Proc, encode_query, free_port, get, get_ok, request, require_tool, series, wait_for,
-};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -21,6 +17,11 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
+use support::append;
+use support::services::{
+    Proc, encode_query, free_port, get, get_ok, request, require_tool, series, start_serving,
+    wait_for,
+};
 
 fn promtool() -> std::path::PathBuf {
     require_tool(&["promtool"], "prometheus")
@@ -35,7 +36,7 @@ fn start_faultline(dir: &Path, log: &Path) -> (Proc, SocketAddr) {
 fn start_faultline_with(dir: &Path, log: &Path, extra: &[&str]) -> (Proc, SocketAddr) {
     let port = free_port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut cmd = Command::new(common::bin_path());
+    let mut cmd = Command::new(support::bin_path());
     cmd.current_dir(dir)
         .args(["tail", "--from", "beginning", "--interval", "1s"])
         .args(["--poll-interval", "100ms", "--log-level", "info"])
@@ -44,12 +45,7 @@ fn start_faultline_with(dir: &Path, log: &Path, extra: &[&str]) -> (Proc, Socket
         .args(["--metrics-addr", &format!(":{port}")])
         .args(extra)
         .arg(log);
-    let mut p = Proc::start("faultline", cmd, dir);
-    wait_for(Duration::from_secs(10), "faultline's /metrics", || {
-        p.assert_running();
-        get_ok(addr, "/metrics")
-    });
-    (p, addr)
+    (start_serving(cmd, dir, addr), addr)
 }
 
 /// A series' labels and value, as the Prometheus API gives them.
@@ -90,7 +86,7 @@ fn by_code(results: &[Sample]) -> BTreeMap<String, f64> {
 /// and scraping and evaluating every second. Every substitution must
 /// apply, so that a change to the file shows here.
 fn prometheus_config(faultline: SocketAddr, alertmanager: SocketAddr) -> String {
-    let root = common::root();
+    let root = support::root();
     let mut text = std::fs::read_to_string(root.join("deploy/prometheus.yml")).unwrap();
     let rules = root.join("deploy/faultline.rules.yml");
     for (from, to) in [
@@ -123,7 +119,7 @@ fn quota_hits_reach_prometheus_exactly_and_page_through_alertmanager() {
         &["alertmanager", "/usr/bin/prometheus-alertmanager"],
         "prometheus-alertmanager",
     );
-    let catalog = common::catalog();
+    let catalog = support::catalog();
     let category = |code: &str| {
         catalog
             .get(code)
@@ -140,7 +136,7 @@ fn quota_hits_reach_prometheus_exactly_and_page_through_alertmanager() {
     let (mut fl, fl_addr) = start_faultline(dir, &log);
 
     let am_addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let am_config = common::root().join("deploy/alertmanager.yml");
+    let am_config = support::root().join("deploy/alertmanager.yml");
     let mut cmd = Command::new(&alertmanager);
     cmd.arg(format!("--config.file={}", am_config.display()))
         .arg(format!("--storage.path={}", dir.join("am").display()))
@@ -361,7 +357,7 @@ fn the_exposition_passes_promtool_in_both_formats_of_the_server() {
     assert_eq!(s["faultline_files_watched"], 1.0);
     assert_eq!(s["faultline_detection_latency_seconds_count"], 4.0);
     assert!(s["process_resident_memory_bytes"] > 1e6);
-    let cat = common::catalog();
+    let cat = support::catalog();
     let img = &cat["IMG.0015"];
     let key = format!(
         "faultline_hits_total{{service=\"{}\",category=\"{}\",code=\"IMG.0015\"}}",
@@ -404,7 +400,7 @@ fn the_exposition_passes_promtool_in_both_formats_of_the_server() {
 fn the_deploy_files_pass_promtool_and_amtool() {
     let promtool = promtool();
     let amtool = require_tool(&["amtool"], "prometheus-alertmanager");
-    let deploy = common::root().join("deploy");
+    let deploy = support::root().join("deploy");
     let run = |tool: &Path, args: &[&str]| {
         let out = Command::new(tool)
             .current_dir(&deploy)
@@ -428,8 +424,8 @@ fn the_deploy_files_pass_promtool_and_amtool() {
 
 #[test]
 fn ten_thousand_distinct_unknown_codes_add_no_series() {
-    let catalog = common::catalog();
-    let prefixes = common::prefixes(&catalog);
+    let catalog = support::catalog();
+    let prefixes = support::prefixes(&catalog);
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     let log = dir.join("app.log");
@@ -490,7 +486,7 @@ fn ten_thousand_distinct_unknown_codes_add_no_series() {
 /// Runs `tail --metrics-addr ADDR LOG`, which must fail as a usage error
 /// (exit 2); returns its stderr.
 fn usage_error(addr: &str, log: &Path) -> String {
-    let out = common::faultline()
+    let out = support::faultline()
         .args(["tail", "--metrics-addr", addr])
         .arg(log)
         .timeout(Duration::from_secs(10))
@@ -566,7 +562,7 @@ fn a_catalog_reload_keeps_the_counts_of_the_codes_that_remain() {
     std::fs::write(&user, format!("[{}]", entry("Zzz.0001", "quota"))).unwrap();
     let (mut fl, addr) = start_faultline_with(dir, &log, &["--catalog", user.to_str().unwrap()]);
     let img = {
-        let c = common::catalog();
+        let c = support::catalog();
         format!(
             "faultline_hits_total{{service=\"{}\",category=\"{}\",code=\"IMG.0015\"}}",
             c["IMG.0015"]["service"].as_str().unwrap(),

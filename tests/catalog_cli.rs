@@ -1,11 +1,11 @@
 //! The catalog commands (`explain`, `catalog build|check|export|list|show`,
 //! `--catalog`) run as the real binary.
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use support::*;
 
 fn stdout_of(args: &[&str]) -> String {
     let out = faultline().args(args).output().unwrap();

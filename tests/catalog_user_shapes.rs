@@ -6,12 +6,12 @@
 //! Expected values are written here by hand, from the SPEC table and the
 //! input files these tests write.
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
+use support::*;
 
 /// One code of each shape of the SPEC table, and the family prefix the
 /// SPEC derives for it (the service of an entry that names none); word and

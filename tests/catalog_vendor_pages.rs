@@ -10,13 +10,13 @@
 //!
 //! Every expected value was written from the fixture's text by hand.
 
-mod common;
+mod support;
 
-use common::*;
 use faultline::catalog::source::{SourceError, SourceRow, parse_document};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use support::*;
 
 fn vendors() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/catalog/vendors")

@@ -2,7 +2,7 @@
 //! help texts whose examples run as written, help that describes every
 //! option, readable reports and error messages.
 
-mod common;
+mod support;
 
 use std::io::Write;
 use std::path::Path;
@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 /// `faultline ARGS --help` as text.
 fn help(args: &[&str]) -> String {
-    let out = Command::new(common::bin_path())
+    let out = Command::new(support::bin_path())
         .args(args)
         .arg("--help")
         .output()
@@ -87,7 +87,7 @@ fn example_fixtures(dir: &Path) {
     .unwrap();
     // `catalog build` reads catalog/sources and my-docs/: the checked-in documents.
     for to in ["catalog/sources", "my-docs"] {
-        copy_dir(&common::root().join("catalog/sources"), &dir.join(to));
+        copy_dir(&support::root().join("catalog/sources"), &dir.join(to));
     }
     let entry = serde_json::json!([{
         "code": "MyApp.0001", "service": "MyApp", "status": 400,
@@ -126,7 +126,7 @@ fn expected_status(line: &str) -> i32 {
 fn every_help_example_runs_as_written() {
     let dir = tempfile::tempdir().unwrap();
     example_fixtures(dir.path());
-    let bin_dir = common::bin_path().parent().unwrap().to_path_buf();
+    let bin_dir = support::bin_path().parent().unwrap().to_path_buf();
     let path = format!(
         "{}:{}",
         bin_dir.display(),
@@ -280,7 +280,7 @@ fn text_report(extra: &[&str]) -> String {
         "x Ecs.9876 y\nx Ecs.9877 y\nx Ecs.9877 y\nx Ecs.0013 y\n",
     )
     .unwrap();
-    let out = common::faultline()
+    let out = support::faultline()
         .args(["scan", "--format", "text"])
         .args(extra)
         .arg(&log)
@@ -318,7 +318,7 @@ fn one_line_is_not_lines() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("one.log");
     std::fs::write(&log, "x Ecs.0013 y\n").unwrap();
-    let out = common::faultline()
+    let out = support::faultline()
         .args(["scan", "--format", "text"])
         .arg(&log)
         .output()
@@ -352,7 +352,7 @@ fn chinese_service_names_keep_the_columns_aligned() {
     std::fs::write(&user, entry.to_string()).unwrap();
     let log = dir.path().join("app.log");
     std::fs::write(&log, "x Ecs.7771 y\nx Ecs.0013 y\nx Ecs.0013 y\n").unwrap();
-    let out = common::faultline()
+    let out = support::faultline()
         .arg("--catalog")
         .arg(&user)
         .args(["scan", "--format", "text"])
@@ -395,7 +395,7 @@ fn control_characters_in_file_names_are_escaped() {
     let good = dir.path().join("good.log");
     std::fs::write(&good, "x Ecs.0013 y\n").unwrap();
     let bad = dir.path().join("red\x1b[31mfile.log");
-    let out = common::faultline()
+    let out = support::faultline()
         .args(["scan", "--format", "text"])
         .arg(&good)
         .arg(&bad)

@@ -4,7 +4,7 @@
 //! `promtool` is on PATH (`.ci/run` installs it), every query parses as
 //! PromQL once Grafana's variables are given values.
 
-mod common;
+mod support;
 
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 fn dashboard() -> Value {
-    let path = common::root().join("deploy/grafana-dashboard.json");
+    let path = support::root().join("deploy/grafana-dashboard.json");
     let text = std::fs::read_to_string(&path).expect("deploy/grafana-dashboard.json");
     serde_json::from_str(&text).expect("the dashboard is well-formed JSON")
 }
@@ -170,7 +170,7 @@ fn exported_names() -> BTreeSet<String> {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
     std::fs::write(&log, "2026-11-30T05:00:00Z boot\n").unwrap();
-    let mut child = Command::new(common::bin_path())
+    let mut child = Command::new(support::bin_path())
         .args([
             "tail",
             "--log-level",

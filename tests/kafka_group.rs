@@ -12,7 +12,7 @@
 //! the commit landed and before the state recorded it. In every case the
 //! sum of the instances' final `totals` must be exactly what was produced.
 
-mod common;
+mod support;
 
 use rdkafka::mocking::MockCluster;
 use serde_json::Value;
@@ -65,7 +65,7 @@ impl Rng {
 /// Catalog codes of the plain `PREFIX.DIGITS` shape, so that a code
 /// between spaces is a hit by the SPEC's rule and nothing else is.
 fn codes() -> Vec<String> {
-    let mut codes: Vec<String> = common::catalog()
+    let mut codes: Vec<String> = support::catalog()
         .into_keys()
         .filter(|c| {
             c.split_once('.').is_some_and(|(p, n)| {
@@ -181,7 +181,7 @@ impl Group {
             .dir
             .join(format!("{}-run{}.jsonl", inst.name, inst.runs.len()));
         let err = std::fs::File::create(run.with_extension("err")).unwrap();
-        let child = Command::new(common::bin_path())
+        let child = Command::new(support::bin_path())
             .arg("tail")
             .args(["--kafka-brokers", &self.brokers])
             .args(["--kafka-topic", &self.topic])

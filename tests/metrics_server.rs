@@ -5,10 +5,8 @@
 //! together holding more connections than the server keeps, must not stop
 //! a real scrape for longer than the server's per-connection timeouts.
 
-mod common;
+mod support;
 
-use common::append;
-use common::services::{Proc, series, wait_for};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
@@ -16,6 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use support::append;
+use support::services::{Proc, series, wait_for};
 
 /// How long a real scrape may wait behind stalled clients: the server's
 /// read and write timeouts are 5 s; the rest is room for a loaded machine.
@@ -25,7 +25,7 @@ const SCRAPE_BOUND: Duration = Duration::from_secs(12);
 fn start_faultline(dir: &std::path::Path) -> (Proc, SocketAddr) {
     let log = dir.join("app.log");
     append(&log, "starting\n");
-    let mut cmd = Command::new(common::bin_path());
+    let mut cmd = Command::new(support::bin_path());
     cmd.current_dir(dir)
         .args(["tail", "--log-level", "info", "--interval", "1s"])
         .arg("--summaries")

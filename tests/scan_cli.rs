@@ -1,15 +1,15 @@
 //! `faultline scan` run as a whole command on real files. Expected values
 //! come from hand counts (fixtures/scan/README.md) or from the independent
-//! reference in tests/common (GNU grep -P, gzip and zstd tools), never from
+//! reference in tests/support (GNU grep -P, gzip and zstd tools), never from
 //! faultline's own output.
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
+use support::*;
 
 fn scan_json(args: &[&str]) -> Value {
     let out = faultline()

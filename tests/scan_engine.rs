@@ -2,16 +2,16 @@
 //! decode (zstd with skippable frames), inputs it must refuse or skip (its
 //! own events file, undecodable streams), what it does when the system
 //! refuses threads, and exit statuses. Expected values come from the zstd
-//! and gzip tools and from GNU grep (tests/common), never from faultline.
+//! and gzip tools and from GNU grep (tests/support), never from faultline.
 
-mod common;
+mod support;
 
-use common::services::require_tool;
-use common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
+use support::services::require_tool;
+use support::*;
 
 /// Lines with codes known and unknown, and near misses.
 fn log_text(lines: u32) -> Vec<u8> {

@@ -5,24 +5,24 @@
 //! stop, never leave half a line, never lose a window once there is room
 //! again.
 
-mod common;
+mod support;
 
-use common::append;
-use common::services::{Proc, wait_for};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use support::append;
+use support::services::{Proc, wait_for};
 
 /// A code of the checked-in catalog (read independently of faultline).
 fn known_code() -> String {
-    common::catalog().keys().next().unwrap().clone()
+    support::catalog().keys().next().unwrap().clone()
 }
 
 /// `faultline tail --from beginning` on `log`, summaries every 200 ms.
 fn start_tail(dir: &Path, log: &Path, summaries: &Path) -> Proc {
-    let mut cmd = Command::new(common::bin_path());
+    let mut cmd = Command::new(support::bin_path());
     cmd.current_dir(dir)
         .args(["tail", "--from", "beginning", "--interval", "200ms"])
         .args(["--poll-interval", "100ms", "--log-level", "info"])
@@ -217,7 +217,7 @@ fn a_file_size_limit_is_reported_and_retried_not_a_signal_death() {
     let earlier = line.repeat((LIMIT as usize - 100) / line.len());
     append(&summaries, &earlier);
 
-    let mut cmd = Command::new(common::bin_path());
+    let mut cmd = Command::new(support::bin_path());
     cmd.current_dir(dir)
         .args(["tail", "--from", "beginning", "--interval", "200ms"])
         .args(["--poll-interval", "100ms", "--log-level", "info"])

@@ -11,10 +11,8 @@
 //! that the bound is reached many times over within seconds: that is what
 //! a minute of a dead endpoint does with the defaults.
 
-mod common;
+mod support;
 
-use common::append;
-use common::services::{Proc, free_port, get_ok, series, wait_for};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -24,6 +22,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use support::append;
+use support::services::{Proc, free_port, get_ok, series, start_serving, wait_for};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
@@ -196,7 +196,7 @@ fn serve(conn: TcpStream, mode: Mode, state: &Mutex<State>, stop: &AtomicBool) {
 /// `faultline tail` POSTing summaries to `url`, with metrics.
 fn start_faultline(dir: &Path, url: &str, interval: &str, queue: &str) -> (Proc, SocketAddr) {
     let metrics: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let mut cmd = Command::new(common::bin_path());
+    let mut cmd = Command::new(support::bin_path());
     cmd.current_dir(dir)
         .args(["tail", "--from", "beginning", "--poll-interval", "100ms"])
         .args(["--interval", interval, "--summaries", url])
@@ -205,12 +205,7 @@ fn start_faultline(dir: &Path, url: &str, interval: &str, queue: &str) -> (Proc,
         .arg("--events")
         .arg(dir.join("events.jsonl"))
         .arg(dir.join("app.log"));
-    let mut p = Proc::start("faultline", cmd, dir);
-    wait_for(Duration::from_secs(10), "faultline's /metrics", || {
-        p.assert_running();
-        get_ok(metrics, "/metrics")
-    });
-    (p, metrics)
+    (start_serving(cmd, dir, metrics), metrics)
 }
 
 /// The metrics that matter here.
@@ -327,7 +322,7 @@ fn summaries_arrive_with_the_spec_shape_and_the_last_one_at_shutdown() {
     assert_eq!(b["unknown_codes"]["Ecs.9876"], 1);
     assert_eq!(b["top_codes"][0]["code"], "IMG.0015");
     assert_eq!(b["top_codes"][0]["count"], 2);
-    let catalog = common::catalog();
+    let catalog = support::catalog();
     let img = &catalog["IMG.0015"];
     assert_eq!(b["top_codes"][0]["service"], img["service"]);
     assert_eq!(b["top_codes"][0]["category"], img["category"]);

@@ -6,31 +6,16 @@
 //! Every process a test starts, it stops by pid (SIGTERM, or SIGKILL where
 //! that is the point), with bounded waits.
 
-mod common;
+mod support;
+
+use support::agent::{Agent, summaries, wait_bounded};
+use support::rng::Rng;
 
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A small deterministic random source (xorshift64*), so failures replay.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 const CODES: [&str; 5] = [
     "Ecs.0013",
@@ -96,122 +81,11 @@ fn append_chunked(path: &Path, data: &[u8], rng: &mut Rng, pause: Duration) {
     }
 }
 
-struct Agent {
-    child: Child,
-    summaries: PathBuf,
-    stderr: PathBuf,
-}
-
-impl Agent {
-    fn start(dir: &Path, extra: &[&str], patterns: &[&str]) -> Agent {
-        let summaries = dir.join("summaries.jsonl");
-        let before = self::summaries(&summaries).len();
-        // Not `*.log`: an agent must not follow its own diagnostics.
-        let stderr = dir.join(format!("agent-stderr.{before}.txt"));
-        // FAULTLINE_TEST_LOG=debug shows why an agent did what it did
-        // (printed when a test fails).
-        let level = std::env::var("FAULTLINE_TEST_LOG").unwrap_or_else(|_| "info".into());
-        let child = Command::new(common::bin_path())
-            .current_dir(dir)
-            .args(["--log-level", &level])
-            .args(["tail", "--interval", "100ms", "--poll-interval", "100ms"])
-            .arg("--summaries")
-            .arg(&summaries)
-            .args(extra)
-            .args(patterns)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            // A file, not a pipe: a chatty agent must never block on it.
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
-        let agent = Agent {
-            child,
-            summaries,
-            stderr,
-        };
-        agent.wait_ready(before);
-        agent
-    }
-
-    /// Waits (bounded) for the agent's first window: by then it has taken
-    /// up the files, so what a test writes next is new to it.
-    fn wait_ready(&self, summaries_before: usize) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while summaries(&self.summaries).len() <= summaries_before {
-            assert!(Instant::now() < deadline, "tail wrote no summary");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(self.child.id() as i32, sig);
-        }
-    }
-
-    /// SIGTERM and wait (bounded); the exit status must be 0.
-    fn stop(mut self) -> String {
-        self.signal(libc::SIGTERM);
-        let status = wait_bounded(&mut self.child, Duration::from_secs(10));
-        let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-        assert!(status.success(), "tail exited {status:?}: {stderr}");
-        stderr
-    }
-
-    fn kill9(mut self) {
-        self.signal(libc::SIGKILL);
-        wait_bounded(&mut self.child, Duration::from_secs(10));
-    }
-
-    /// Peak resident memory so far (VmHWM), in bytes.
-    fn peak_rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM in /proc/PID/status");
-        kb * 1024
-    }
-}
-
-/// A test that fails half-way still stops its agent.
-impl Drop for Agent {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-            eprintln!("--- agent's stderr ---\n{log}--- end ---");
-        }
-    }
-}
-
-fn wait_bounded(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            return s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("process {} did not exit within {limit:?}", child.id());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn summaries(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+/// `tail` in `dir` with summaries to `dir/summaries.jsonl`, the `extra`
+/// options and the `patterns`; returns once it has written a window.
+fn start(dir: &Path, extra: &[&str], patterns: &[&str]) -> Agent {
+    let args: Vec<&str> = extra.iter().chain(patterns).copied().collect();
+    Agent::start(dir, &dir.join("summaries.jsonl"), &args, Stdio::null())
 }
 
 fn totals_of(v: &Value) -> Written {
@@ -257,7 +131,7 @@ fn codes_split_across_writes_count_once_and_wait_for_their_next_byte() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
     std::fs::write(&log, b"").unwrap();
-    let agent = Agent::start(dir.path(), &["--events", "events.jsonl"], &["app.log"]);
+    let agent = start(dir.path(), &["--events", "events.jsonl"], &["app.log"]);
     let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     f.write_all(b"first Ecs.00").unwrap();
     f.flush().unwrap();
@@ -360,7 +234,7 @@ fn rotation_case(how: Rotation, pattern: &str, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
     std::fs::write(&log, b"").unwrap();
-    let agent = Agent::start(dir.path(), &["--from", "beginning"], &[pattern]);
+    let agent = start(dir.path(), &["--from", "beginning"], &[pattern]);
     let mut rng = Rng::new(seed);
     let mut w = Written::default();
     for round in 1..=4 {
@@ -410,7 +284,7 @@ fn files_that_appear_later_are_read_from_their_beginning_and_compressed_ones_ski
         lines(&mut rng, 20, &mut skipped),
     )
     .unwrap();
-    let agent = Agent::start(dir.path(), &[], &["*.log*"]);
+    let agent = start(dir.path(), &[], &["*.log*"]);
     std::thread::sleep(Duration::from_millis(200));
     let data = lines(&mut rng, 30, &mut w);
     std::fs::write(dir.path().join("new.log"), &data).unwrap();
@@ -432,7 +306,7 @@ fn without_file_events_the_poll_alone_finds_every_change() {
     let mut rng = Rng::new(8);
     let mut w = Written::default();
     std::fs::write(d.join("app.log"), b"").unwrap();
-    let agent = Agent::start(d, &["--no-file-events"], &["app.log*"]);
+    let agent = start(d, &["--no-file-events"], &["app.log*"]);
     let still = Duration::from_millis(2500);
     std::thread::sleep(still);
     append_chunked(
@@ -470,7 +344,7 @@ fn a_file_deleted_while_being_read_is_read_to_its_end() {
     let mut rng = Rng::new(7);
     let mut w = Written::default();
     std::fs::write(&log, b"").unwrap();
-    let agent = Agent::start(dir.path(), &[], &["app.log"]);
+    let agent = start(dir.path(), &[], &["app.log"]);
     std::thread::sleep(Duration::from_millis(150));
     // Keep the file open, write, delete it, write more to the open file.
     let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
@@ -488,7 +362,7 @@ fn stdin_is_followed_to_its_end() {
     let mut w = Written::default();
     let data = lines(&mut rng, 500, &mut w);
     let sums = dir.path().join("s.jsonl");
-    let mut child = Command::new(common::bin_path())
+    let mut child = Command::new(support::bin_path())
         .args(["tail", "--interval", "1h", "--summaries"])
         .arg(&sums)
         .arg("-")
@@ -525,14 +399,14 @@ fn restarts_resume_exactly_even_after_rotation_while_stopped() {
     let mut rng = Rng::new(9);
     let mut w = Written::default();
     std::fs::write(&log, lines(&mut rng, 100, &mut w)).unwrap();
-    let agent = Agent::start(d, &state, &["app.log*"]);
+    let agent = start(d, &state, &["app.log*"]);
     wait_for_totals(&agent.summaries, &w);
     agent.stop();
     // While stopped: more lines, then rename-and-create, then more.
     append_chunked(&log, &lines(&mut rng, 50, &mut w), &mut rng, Duration::ZERO);
     rotate(d, Rotation::RenameAndCreate, 1);
     append_chunked(&log, &lines(&mut rng, 50, &mut w), &mut rng, Duration::ZERO);
-    let agent = Agent::start(d, &state, &["app.log*"]);
+    let agent = start(d, &state, &["app.log*"]);
     wait_for_totals(&agent.summaries, &w);
     agent.stop();
     // While stopped: copytruncate, and the new content grows past the
@@ -545,7 +419,7 @@ fn restarts_resume_exactly_even_after_rotation_while_stopped() {
         &mut rng,
         Duration::ZERO,
     );
-    let agent = Agent::start(d, &state, &["app.log*"]);
+    let agent = start(d, &state, &["app.log*"]);
     wait_for_totals(&agent.summaries, &w);
     agent.stop();
     // While stopped: delete, and a new file at the same path (the inode
@@ -570,7 +444,7 @@ fn restarts_resume_exactly_even_after_rotation_while_stopped() {
     w.hits += u64::from(text.contains("code="));
     w.unknown += u64::from(text.contains("unexpected Ecs.98"));
     std::fs::write(&log, &fresh).unwrap();
-    let agent = Agent::start(d, &state, &["app.log*"]);
+    let agent = start(d, &state, &["app.log*"]);
     stop_and_check(agent, &w);
 }
 
@@ -588,7 +462,7 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(12);
     for round in 0..rounds {
-        let agent = Agent::start(&d, &state, &["app.log*"]);
+        let agent = start(&d, &state, &["app.log*"]);
         // A writer runs while the agent is killed at a random moment.
         let n = 100 + rng.below(300) as usize;
         let data = lines(&mut rng, n, &mut w);
@@ -612,7 +486,7 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
             _ => {}
         }
     }
-    let agent = Agent::start(&d, &state, &["app.log*"]);
+    let agent = start(&d, &state, &["app.log*"]);
     stop_and_check(agent, &w);
 }
 
@@ -627,7 +501,7 @@ fn a_corrupt_state_is_an_error_with_a_way_out() {
     )
     .unwrap();
     std::fs::write(d.join("app.log"), b"Ecs.0013\n").unwrap();
-    let out = Command::new(common::bin_path())
+    let out = Command::new(support::bin_path())
         .current_dir(d)
         .args(["tail", "--state-dir", "state", "app.log"])
         .output()
@@ -636,7 +510,7 @@ fn a_corrupt_state_is_an_error_with_a_way_out() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("checkpoint.json is corrupt"), "{stderr}");
     assert!(stderr.contains("--reset-state"), "{stderr}");
-    let agent = Agent::start(
+    let agent = start(
         d,
         &[
             "--state-dir",
@@ -664,7 +538,7 @@ fn summaries_have_the_spec_shape() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
     std::fs::write(&log, b"").unwrap();
-    let agent = Agent::start(dir.path(), &[], &["app.log"]);
+    let agent = start(dir.path(), &[], &["app.log"]);
     std::thread::sleep(Duration::from_millis(150));
     std::fs::write(&log, b"IMG.0013 IMG.0013 Ecs.0013 Ecs.9876\n").unwrap();
     let last = stop_and_check(
@@ -696,7 +570,7 @@ fn summaries_have_the_spec_shape() {
     ] {
         assert!(window.get(key).is_some(), "{key} in {window}");
     }
-    let catalog = common::catalog();
+    let catalog = support::catalog();
     let top = &window["top_codes"][0];
     assert_eq!(top["code"], "IMG.0013");
     assert_eq!(top["count"], 2);
@@ -717,7 +591,7 @@ fn a_thousand_files_written_at_once_are_all_counted_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
-    let agent = Agent::start(dir.path(), &["--from", "beginning"], &["logs/*.log"]);
+    let agent = start(dir.path(), &["--from", "beginning"], &["logs/*.log"]);
     let mut w = Written::default();
     let mut rng = Rng::new(11);
     // Four writers, each appending to its own 250 files in turn.
@@ -754,7 +628,7 @@ fn a_fast_writer_of_one_huge_line_is_caught_up_with_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app.log");
     std::fs::write(&log, b"").unwrap();
-    let agent = Agent::start(dir.path(), &[], &["app.log"]);
+    let agent = start(dir.path(), &[], &["app.log"]);
     // 256 MiB with no newline, written as fast as possible in 1 MiB
     // blocks, with a code every 64 KiB (some split across blocks), then
     // the line's end.

@@ -17,6 +17,8 @@
 //! then destroyed before the engine looked (truncated or deleted between
 //! two looks) are lost. Each action is therefore followed by a settle.
 
+mod support;
+
 use faultline::catalog::Catalog;
 use faultline::checkpoint::Checkpoint;
 use faultline::tail::follow::Tailer;
@@ -24,24 +26,7 @@ use faultline::tail::patterns::Patterns;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
-
-/// xorshift64*: small, deterministic, replayable.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use support::rng::Rng;
 
 /// What was written: the truth the engine's totals must equal.
 #[derive(Clone, Debug, Default, PartialEq)]

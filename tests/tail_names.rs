@@ -5,13 +5,15 @@
 //! that goes away. Real binary, real files, real symlinks; every expected
 //! total is counted by the test from what it wrote, one line at a time.
 
-mod common;
+mod support;
+
+use support::agent::{Agent, summaries};
 
 use serde_json::Value;
 use std::io::Write;
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// What a test wrote: the expected totals.
@@ -51,92 +53,18 @@ fn append(path: &Path, bytes: &[u8]) {
         .unwrap();
 }
 
-struct Agent {
-    child: Child,
-    summaries: PathBuf,
-    stderr: PathBuf,
+/// Starts `tail` in `dir` with summaries to `summaries` (not matched by
+/// the patterns unless the test means it); returns once it has written a
+/// window.
+fn start(dir: &Path, summaries: &Path, args: &[&str]) -> Agent {
+    Agent::start(dir, summaries, args, Stdio::null())
 }
 
-impl Agent {
-    /// Starts `tail` in `dir` with summaries to `summaries` (not matched
-    /// by the patterns unless the test means it), waits for its first
-    /// window.
-    fn start(dir: &Path, summaries: &Path, args: &[&str]) -> Agent {
-        Agent::start_with(dir, summaries, args, Stdio::null())
-    }
-
-    fn start_with(dir: &Path, summaries: &Path, args: &[&str], stdin: Stdio) -> Agent {
-        let stderr = dir.join("agent-stderr.txt");
-        let child = Command::new(common::bin_path())
-            .current_dir(dir)
-            .args([
-                "--log-level",
-                "info",
-                "tail",
-                "--interval",
-                "100ms",
-                "--poll-interval",
-                "100ms",
-            ])
-            .arg("--summaries")
-            .arg(summaries)
-            .args(args)
-            .stdin(stdin)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
-        let agent = Agent {
-            child,
-            summaries: summaries.to_path_buf(),
-            stderr,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while summaries_of(&agent.summaries).is_empty() {
-            assert!(Instant::now() < deadline, "tail wrote no summary");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        agent
-    }
-
-    /// SIGTERM, bounded wait, exit 0; the last summary's totals.
-    fn stop(mut self) -> Written {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "tail did not stop");
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        assert!(status.success(), "tail exited {status:?}");
-        totals(summaries_of(&self.summaries).last().unwrap())
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-            eprintln!("--- agent's stderr ---\n{log}--- end ---");
-        }
-    }
-}
-
-fn summaries_of(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+/// SIGTERM, bounded wait, exit 0; the last summary's totals.
+fn stop(agent: Agent) -> Written {
+    let path = agent.summaries.clone();
+    agent.stop();
+    totals(summaries(&path).last().unwrap())
 }
 
 fn totals(v: &Value) -> Written {
@@ -153,7 +81,7 @@ fn totals(v: &Value) -> Written {
 fn wait_for(agent: &Agent, want: &Written) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        if let Some(last) = summaries_of(&agent.summaries).last() {
+        if let Some(last) = summaries(&agent.summaries).last() {
             let got = totals(last);
             assert!(
                 got.bytes <= want.bytes && got.hits <= want.hits,
@@ -190,7 +118,7 @@ fn kubernetes_links_are_followed_through_kubelet_rotation_and_container_restarts
     append(&log0, &w.lines("before", 10));
     let link = containers.join("cart-7d9f_shop_cart-abc.log");
     symlink(&log0, &link).unwrap();
-    let agent = Agent::start(
+    let agent = start(
         root,
         &root.join("summaries.jsonl"),
         &["--from", "beginning", "containers/*.log"],
@@ -223,7 +151,7 @@ fn kubernetes_links_are_followed_through_kubelet_rotation_and_container_restarts
     wait_for(&agent, &w);
     append(&log1, &w.lines("restarted-more", 9));
     wait_for(&agent, &w);
-    assert_eq!(agent.stop(), w);
+    assert_eq!(stop(agent), w);
 }
 
 #[test]
@@ -235,7 +163,7 @@ fn a_file_reached_by_several_names_counts_once() {
     append(&log, &w.lines("start", 6));
     symlink(&log, root.join("link.log")).unwrap();
     let abs = log.to_string_lossy().into_owned();
-    let agent = Agent::start(
+    let agent = start(
         root,
         &root.join("summaries.jsonl"),
         &[
@@ -256,7 +184,7 @@ fn a_file_reached_by_several_names_counts_once() {
     append(&log, &w.lines("late", 3));
     wait_for(&agent, &w);
     std::thread::sleep(Duration::from_millis(400));
-    assert_eq!(agent.stop(), w);
+    assert_eq!(stop(agent), w);
 }
 
 #[test]
@@ -265,7 +193,7 @@ fn its_own_events_summaries_and_state_are_never_followed() {
     let root = dir.path();
     let mut w = Written::default();
     // Every output inside what the arguments match.
-    let agent = Agent::start(
+    let agent = start(
         root,
         &root.join("summaries.log"),
         &[
@@ -283,7 +211,7 @@ fn its_own_events_summaries_and_state_are_never_followed() {
     wait_for(&agent, &w);
     // Time for feedback to show (it grows by itself when it happens).
     std::thread::sleep(Duration::from_millis(800));
-    assert_eq!(agent.stop(), w);
+    assert_eq!(stop(agent), w);
     let events = std::fs::read_to_string(root.join("hits.log")).unwrap();
     assert_eq!(events.lines().count() as u64, w.hits, "{events}");
 }
@@ -294,7 +222,7 @@ fn a_code_at_the_very_end_of_a_file_that_goes_away_counts() {
     let root = dir.path();
     let mut w = Written::default();
     let (deleted, renamed) = (root.join("gone.log"), root.join("moved.log"));
-    let agent = Agent::start(
+    let agent = start(
         root,
         &root.join("summaries.jsonl"),
         &["--from", "beginning", "gone.log", "moved.log"],
@@ -307,7 +235,7 @@ fn a_code_at_the_very_end_of_a_file_that_goes_away_counts() {
         w.bytes += 14;
     }
     let deadline = Instant::now() + Duration::from_secs(10);
-    while summaries_of(&agent.summaries)
+    while summaries(&agent.summaries)
         .last()
         .is_none_or(|s| totals(s).bytes < w.bytes)
     {
@@ -322,19 +250,19 @@ fn a_code_at_the_very_end_of_a_file_that_goes_away_counts() {
     w.hits += 2;
     w.lines += 2;
     wait_for(&agent, &w);
-    assert_eq!(agent.stop(), w);
+    assert_eq!(stop(agent), w);
 }
 
 #[test]
 fn a_code_at_the_end_of_stdin_counts_at_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let mut agent = Agent::start_with(root, &root.join("summaries.jsonl"), &["-"], Stdio::piped());
+    let mut agent = Agent::start(root, &root.join("summaries.jsonl"), &["-"], Stdio::piped());
     let mut stdin = agent.child.stdin.take().unwrap();
     stdin.write_all(b"one line\nerror IMG.0015").unwrap();
     stdin.flush().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while summaries_of(&agent.summaries)
+    while summaries(&agent.summaries)
         .last()
         .is_none_or(|s| totals(s).bytes < 23)
     {
@@ -342,7 +270,7 @@ fn a_code_at_the_end_of_stdin_counts_at_sigterm() {
         std::thread::sleep(Duration::from_millis(20));
     }
     // SIGTERM with stdin still open: its end is the end of the input.
-    let got = agent.stop();
+    let got = stop(agent);
     drop(stdin);
     assert_eq!(
         got,

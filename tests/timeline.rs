@@ -7,13 +7,13 @@
 //! `TZ=XYZ-3` (POSIX: three hours east of UTC), so the test also shows that
 //! `TZ` is honoured.
 
-mod common;
+mod support;
 
-use common::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
+use support::*;
 
 /// 2026-11-30T00:00:00Z.
 const BASE: i64 = 1_795_996_800;

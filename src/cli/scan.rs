@@ -10,9 +10,11 @@ use faultline::sink::report::Report;
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
 
 /// Runs `scan` and prints the report; the outcome says the exit status.
 pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcome, ScanError> {
+    let (started, clock) = (SystemTime::now(), Instant::now());
     let mut paths = args.paths.clone();
     if paths.is_empty() {
         if io::stdin().is_terminal() {
@@ -62,8 +64,10 @@ pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcom
         progress: !quiet && io::stderr().is_terminal(),
         own_outputs,
         chunk_bytes: usize::try_from(args.chunk_bytes).unwrap_or(usize::MAX),
+        started,
     };
     let mut outcome = scan::scan(catalog, &paths, &options, events)?;
+    outcome.report.elapsed_ms = clock.elapsed().as_millis() as u64;
     for e in &outcome.report.errors {
         log::error!(
             "{}: {}",

@@ -20,11 +20,20 @@ pub fn run(
     reload: impl Fn() -> Result<Catalog> + Send + 'static,
 ) -> Result<()> {
     raise_open_files_limit();
-    let rt = tokio::runtime::Builder::new_current_thread()
+    // The one runtime of the agent. Its future (the reading, synchronous)
+    // runs on this thread; the metrics server, the summaries' delivery and
+    // the signal tasks on the one worker, so a scrape or a POST never
+    // waits for the reading, nor the reading for them. Blocking threads:
+    // the Kafka loop and name lookups for summaries, bounded so that a
+    // hanging lookup is not joined by another at every retry.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(4)
+        .thread_name("faultline-agent")
         .enable_all()
         .build()
         .context("cannot start the tail engine")?;
-    rt.block_on(async {
+    let result = rt.block_on(async {
         let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
         let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
         let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
@@ -39,7 +48,9 @@ pub fn run(
         let (reloads, reloaded) = mpsc::channel(1);
         tokio::spawn(async move {
             while sighup.recv().await.is_some() {
-                match reload() {
+                // Loading a catalog takes a while: off the worker, so the
+                // metrics and summaries' tasks are not held up.
+                match tokio::task::block_in_place(&reload) {
                     Ok(catalog) => {
                         if reloads.send(catalog).await.is_err() {
                             break;
@@ -57,8 +68,15 @@ pub fn run(
                 .await
                 .map_err(Into::into),
         }
-    })
+    });
+    // A name lookup hanging on a blocking thread must not hold the exit.
+    rt.shutdown_timeout(SHUTDOWN_WAIT);
+    result
 }
+
+/// How long the runtime's leftover tasks may take at exit; the agent has
+/// finished its shutdown by then (summaries flushed, state saved).
+const SHUTDOWN_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// The Kafka options, when `--kafka-brokers` is given (clap requires the
 /// topic, the group and the state directory with it).

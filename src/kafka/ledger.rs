@@ -16,7 +16,7 @@
 //!   that an earlier owner's commit landed.
 
 use crate::checkpoint::{CheckpointError, CheckpointStore};
-use crate::window::Totals;
+use crate::window::CumulativeTotals;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -114,7 +114,7 @@ pub struct PendingPartition {
     /// The offset committed: the next message to read.
     pub offset: i64,
     /// What the messages since the partition's previous commit counted.
-    pub counts: Totals,
+    pub counts: CumulativeTotals,
 }
 
 /// A commit whose outcome is not known yet.
@@ -137,7 +137,7 @@ pub struct KafkaState {
     /// The number of the last commit this instance made or started.
     pub seq: u64,
     /// The counts of every commit of this instance known to have landed.
-    pub totals: Totals,
+    pub totals: CumulativeTotals,
     pub pending: Option<PendingCommit>,
 }
 
@@ -150,14 +150,14 @@ impl KafkaState {
             created: now.to_string(),
             saved: now.to_string(),
             seq: 0,
-            totals: Totals::default(),
+            totals: CumulativeTotals::default(),
             pending: None,
         }
     }
 }
 
 /// Adds `b` to `a`.
-pub fn add_totals(a: &mut Totals, b: &Totals) {
+pub fn add_totals(a: &mut CumulativeTotals, b: &CumulativeTotals) {
     a.lines += b.lines;
     a.bytes += b.bytes;
     a.hits += b.hits;
@@ -171,14 +171,14 @@ pub fn add_totals(a: &mut Totals, b: &Totals) {
 pub enum StateError {
     #[error(transparent)]
     Dir(#[from] CheckpointError),
-    #[error("cannot read the Kafka state {path}: {source}")]
+    #[error("cannot read the Kafka state {path}")]
     Read { path: PathBuf, source: io::Error },
     #[error(
         "the Kafka state {path} is unreadable ({reason}); faultline will not silently start \
          from zero: fix the file, or start again with --reset-state, which keeps it as kafka.json.corrupt"
     )]
     Corrupt { path: PathBuf, reason: String },
-    #[error("cannot save the Kafka state {path}: {source}")]
+    #[error("cannot save the Kafka state {path}")]
     Write { path: PathBuf, source: io::Error },
 }
 
@@ -306,10 +306,10 @@ mod tests {
                 topic: "logs".into(),
                 partition: 2,
                 offset: 99,
-                counts: Totals {
+                counts: CumulativeTotals {
                     hits: 1,
                     by_code: [("Ecs.0013".to_string(), 1)].into_iter().collect(),
-                    ..Totals::default()
+                    ..CumulativeTotals::default()
                 },
             }],
         });

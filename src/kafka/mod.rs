@@ -91,16 +91,15 @@
 pub mod ledger;
 mod partition;
 
+use crate::agent::{self, AgentError};
 use crate::aggregate::Counts;
 use crate::catalog::Catalog;
 use crate::matcher::{Matcher, MatcherError};
-use crate::metrics::{Metrics, MetricsAddr, ServeError};
+use crate::metrics::{Metrics, MetricsAddr};
 use crate::pipeline::{Hits, InputEvents, catalog_matcher};
 use crate::search::Searcher;
 use crate::sink::events::EventWriter;
-use crate::sink::post::PostConfig;
-use crate::sink::summaries::{SummaryOpenError, SummaryOut};
-use crate::window::{Totals, WindowAggregator, rfc3339, rfc3339_millis};
+use crate::window::{CumulativeTotals, WindowAggregator, rfc3339, rfc3339_millis};
 use ledger::{KafkaState, Ledger, PendingCommit, PendingPartition, StateError, StateStore};
 use partition::{AtMessage, Owned, PartitionTally};
 use rdkafka::config::ClientConfig;
@@ -108,7 +107,6 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
-use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -121,22 +119,16 @@ const POLL: Duration = Duration::from_millis(100);
 /// Timeout of one request to the group coordinator (commit, read-back).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Why the group member could not start or stopped: its own causes (its
+/// state, the consumer), or those it shares with the file agent's.
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaTailError {
     #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
-    Summaries(#[from] SummaryOpenError),
-    #[error(transparent)]
-    Matcher(#[from] MatcherError),
-    #[error(transparent)]
-    Metrics(#[from] ServeError),
-    #[error("cannot open the events file {path}")]
-    Events { path: PathBuf, source: io::Error },
+    Agent(#[from] AgentError),
     #[error("cannot start the Kafka consumer (check the brokers, topics and group)")]
     Consumer(#[source] KafkaError),
-    #[error("writing summaries")]
-    WriteSummary(#[source] io::Error),
 }
 
 /// How to tail from Kafka, independent of the command line.
@@ -291,35 +283,16 @@ fn run_blocking(
             s
         }
     };
-    let events = match &config.events {
-        None => None,
-        Some(p) => {
-            let out: Box<dyn Write + Send> = if p.as_os_str() == "-" {
-                Box::new(io::stdout())
-            } else {
-                Box::new(
-                    std::fs::File::options()
-                        .create(true)
-                        .append(true)
-                        .open(p)
-                        .map_err(|source| KafkaTailError::Events {
-                            path: p.clone(),
-                            source,
-                        })?,
-                )
-            };
-            Some(EventWriter::new(&catalog, out))
-        }
-    };
-    let mut summaries = SummaryOut::open_with(
-        &config.summaries,
-        PostConfig::for_interval(config.interval, config.summaries_queue),
-    )?;
-    let matcher = catalog_matcher(&catalog)?;
-    let mut agg = WindowAggregator::new(catalog.len(), now, Totals::default());
+    let events =
+        agent::open_events(config.events.as_deref())?.map(|out| EventWriter::new(&catalog, out));
+    let mut summaries =
+        agent::open_summaries(&config.summaries, config.interval, config.summaries_queue)?;
+    let matcher = catalog_matcher(&catalog).map_err(AgentError::from)?;
+    let mut agg = WindowAggregator::new(catalog.len(), now, CumulativeTotals::default());
     let metrics = match &config.metrics_addr {
         Some(addr) => {
-            let m = Metrics::start(addr, &catalog, &matcher, summaries.delivery())?;
+            let m = Metrics::start(addr, &catalog, &matcher, summaries.delivery())
+                .map_err(AgentError::from)?;
             agg.observe(Box::new(m.feed()));
             Some(m)
         }
@@ -356,7 +329,7 @@ fn run_blocking(
                     }
                     summaries
                         .write(&summary)
-                        .map_err(KafkaTailError::WriteSummary)?;
+                        .map_err(AgentError::WriteSummary)?;
                 }
                 Err(e) => log::error!("catalog reload failed, keeping the old one: {e}"),
             }
@@ -366,7 +339,7 @@ fn run_blocking(
             let summary = tail.close_window();
             summaries
                 .write(&summary)
-                .map_err(KafkaTailError::WriteSummary)?;
+                .map_err(AgentError::WriteSummary)?;
             if let Some(m) = &metrics {
                 m.set_consumer_lag(tail.lag());
             }
@@ -381,9 +354,10 @@ fn run_blocking(
     let summary = tail.close_window();
     summaries
         .write(&summary)
-        .map_err(KafkaTailError::WriteSummary)?;
+        .map_err(AgentError::WriteSummary)?;
     tail.leave(config.session_timeout);
-    summaries.finish();
+    // A blocking thread of the runtime: it may wait on the runtime's tasks.
+    tokio::runtime::Handle::current().block_on(summaries.finish());
     Ok(())
 }
 
@@ -756,7 +730,7 @@ impl GroupTail {
         match self.store.save(&self.state) {
             Ok(()) => true,
             Err(e) => {
-                log::error!("{e}");
+                log::error!("{}", agent::with_causes(&e));
                 false
             }
         }
@@ -828,7 +802,8 @@ impl GroupTail {
         }
         let summary = self.close_window();
         let now = SystemTime::now();
-        self.agg.restart(catalog.len(), now, Totals::default());
+        self.agg
+            .restart(catalog.len(), now, CumulativeTotals::default());
         if let Some(w) = &mut self.events {
             w.set_catalog(&catalog);
         }

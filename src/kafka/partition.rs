@@ -10,7 +10,7 @@ use crate::pipeline::Tally;
 use crate::search::{Flow, Position, Sink};
 use crate::sink::events;
 use crate::timestamp::UnixMs;
-use crate::window::{Totals, WindowAggregator};
+use crate::window::{CumulativeTotals, WindowAggregator};
 use std::time::Duration;
 
 /// A partition this instance owns now.
@@ -32,7 +32,7 @@ pub(super) struct Owned {
     pub(super) lines: u64,
     pub(super) bytes: u64,
     /// Counts from before a catalog reload, by code name.
-    pub(super) carried: Totals,
+    pub(super) carried: CumulativeTotals,
 }
 
 impl Owned {
@@ -48,12 +48,12 @@ impl Owned {
             counts: Counts::new(codes),
             lines: 0,
             bytes: 0,
-            carried: Totals::default(),
+            carried: CumulativeTotals::default(),
         }
     }
 
     /// The uncommitted counts by code name, and zero in their place.
-    pub(super) fn take_counts(&mut self, catalog: &Catalog) -> Totals {
+    pub(super) fn take_counts(&mut self, catalog: &Catalog) -> CumulativeTotals {
         let mut t = std::mem::take(&mut self.carried);
         let counts = std::mem::replace(&mut self.counts, Counts::new(catalog.len()));
         t.lines += std::mem::take(&mut self.lines);

@@ -49,6 +49,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 pub use crate::sink::delivery::DeliveryStats;
 pub use addr::MetricsAddr;
@@ -242,16 +243,22 @@ impl HitObserver for Feed {
     }
 }
 
-/// The running metrics of a `tail`: the counters and the server. Dropping
-/// it stops the server; feeds keep counting into nothing.
+/// The running metrics of a `tail`: the counters and the server task.
+/// [`Metrics::stop`] stops the server and waits for it; dropping does the
+/// first only. Feeds keep counting into nothing afterwards.
 pub struct Metrics {
     shared: Arc<LiveCounters>,
-    server: server::Server,
+    addr: std::net::SocketAddr,
+    /// Cancels the server's shutdown token when dropped.
+    stop: DropGuard,
+    server: tokio::task::JoinHandle<()>,
 }
 
 impl Metrics {
-    /// Serves `/metrics` on `addr` from a thread of its own, with series
-    /// for `catalog`'s codes and `matcher`'s prefixes.
+    /// Binds `addr` and spawns the server ([`server::run`]) on the current
+    /// tokio runtime, with series for `catalog`'s codes and `matcher`'s
+    /// prefixes. Needs the runtime's context (an async task, or a blocking
+    /// thread of the runtime, as Kafka's loop is).
     pub fn start(
         addr: &MetricsAddr,
         catalog: &Catalog,
@@ -271,8 +278,31 @@ impl Metrics {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(TailCollector(shared.clone())));
         registry.register_collector(Box::new(process::ProcessCollector::new()));
-        let server = server::Server::start(addr, registry)?;
-        Ok(Metrics { shared, server })
+        let listener = server::bind(addr)?;
+        let local = listener.local_addr().map_err(ServeError::Start)?;
+        let stop = CancellationToken::new();
+        let server = tokio::runtime::Handle::current().spawn(server::run(
+            listener,
+            Arc::new(registry),
+            stop.clone().cancelled_owned(),
+        ));
+        let stop = stop.drop_guard();
+        log::info!("serving metrics at http://{local}/metrics");
+        Ok(Metrics {
+            shared,
+            addr: local,
+            stop,
+            server,
+        })
+    }
+
+    /// Stops the server: no more connections accepted, those in progress
+    /// dropped. The last step of an agent's shutdown, so that its final
+    /// counts can be scraped until then.
+    pub async fn stop(self) {
+        let Metrics { stop, server, .. } = self;
+        drop(stop);
+        let _ = server.await;
     }
 
     /// A feed of these metrics, to hand to the window aggregator.
@@ -282,7 +312,7 @@ impl Metrics {
 
     /// The address actually served (the port is chosen when ADDR gave 0).
     pub fn local_addr(&self) -> std::net::SocketAddr {
-        self.server.local_addr()
+        self.addr
     }
 
     /// Call after the tail took up `catalog` and `matcher` (SIGHUP): the

@@ -1,7 +1,13 @@
-//! The `/metrics` HTTP server: hyper's HTTP/1 on a single-threaded tokio
-//! runtime of its own thread. Its own thread because the tail's task keeps
-//! its runtime busy for as long as files have data to read; a scrape must
-//! be answered then too, and must never delay the reading.
+//! The `/metrics` HTTP server: hyper's HTTP/1, as a task on the agent's
+//! runtime. [`bind`] binds at start-up (a bad address is an error then);
+//! [`run`] serves until its `shutdown` future completes, then stops
+//! accepting and drops the connections it serves (mini-redis's shape).
+//!
+//! Nothing here can delay the reading: the agent reads on the thread that
+//! runs its own future, and this server runs on the runtime's worker
+//! thread (the command layer builds a multi-thread runtime with one
+//! worker for it), where a scrape is answered even while files have data
+//! to read. Every socket is non-blocking and every wait bounded (below).
 //!
 //! `GET /metrics` (and `HEAD`) answers the exposition, OpenMetrics when
 //! the `Accept` header asks for it (Prometheus does), Prometheus text
@@ -33,13 +39,12 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 use tokio::time::Sleep;
-use tokio_util::sync::CancellationToken;
 
 /// Connections served at once; more wait to be accepted. Prometheus uses
 /// one; a few more leave room for people with curl.
@@ -80,83 +85,45 @@ fn bind_hint(e: &io::Error) -> &'static str {
     }
 }
 
-pub struct Server {
-    addr: SocketAddr,
-    cancel: CancellationToken,
-    thread: Option<JoinHandle<()>>,
+/// Binds `addr` now, so that a bad address is an error at start-up. Needs
+/// the runtime's context (any thread of the runtime, blocking ones too).
+pub fn bind(addr: &MetricsAddr) -> Result<TcpListener, ServeError> {
+    let listener = std::net::TcpListener::bind(addr.0).map_err(|error| ServeError::Bind {
+        addr: addr.0,
+        error,
+    })?;
+    listener.set_nonblocking(true).map_err(ServeError::Start)?;
+    TcpListener::from_std(listener).map_err(ServeError::Start)
 }
 
-impl Server {
-    /// Binds now, so that a bad address is an error at start-up, and
-    /// serves from a new thread until dropped.
-    pub fn start(addr: &MetricsAddr, registry: Registry) -> Result<Server, ServeError> {
-        let bind_err = |error| ServeError::Bind {
-            addr: addr.0,
-            error,
-        };
-        let listener = std::net::TcpListener::bind(addr.0).map_err(bind_err)?;
-        listener.set_nonblocking(true).map_err(ServeError::Start)?;
-        let local = listener.local_addr().map_err(ServeError::Start)?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(ServeError::Start)?;
-        let cancel = CancellationToken::new();
-        let token = cancel.clone();
-        let registry = Arc::new(registry);
-        let thread = std::thread::Builder::new()
-            .name("faultline-metrics".into())
-            .spawn(move || rt.block_on(serve(listener, registry, token)))
-            .map_err(ServeError::Start)?;
-        log::info!("serving metrics at http://{local}/metrics");
-        Ok(Server {
-            addr: local,
-            cancel,
-            thread: Some(thread),
-        })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-        if let Some(t) = self.thread.take() {
-            // Returns promptly: the accept loop ends at once, and dropping
-            // the runtime drops the connections.
-            let _ = t.join();
-        }
-    }
-}
-
-async fn serve(
-    listener: std::net::TcpListener,
+/// Serves `registry` on `listener` until `shutdown` completes; then stops
+/// accepting and drops the connections in progress (a scrape cut off at
+/// shutdown is retried by Prometheus against the next process).
+pub async fn run(
+    listener: TcpListener,
     registry: Arc<Registry>,
-    cancel: CancellationToken,
+    shutdown: impl Future<Output = ()>,
 ) {
-    let listener = match tokio::net::TcpListener::from_std(listener) {
-        Ok(l) => l,
-        Err(e) => {
-            log::error!("metrics server: {e}");
-            return;
-        }
-    };
+    tokio::select! {
+        () = serve(&listener, &registry) => {}
+        () = shutdown => {}
+    }
+}
+
+/// The accept loop; never returns. Its connections are its own tasks,
+/// aborted when it is dropped.
+async fn serve(listener: &TcpListener, registry: &Arc<Registry>) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut connections = JoinSet::new();
     loop {
         // A slot first, then a connection: while all are taken, new
         // connections wait in the accept queue until a stalled one is cut.
-        let slot = tokio::select! {
-            _ = cancel.cancelled() => return,
-            s = slots.clone().acquire_owned() => s.expect("the semaphore is never closed"),
-        };
-        let accepted = tokio::select! {
-            _ = cancel.cancelled() => return,
-            r = listener.accept() => r,
-        };
-        let stream = match accepted {
+        let slot = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(e) => {
                 // Out of descriptors, most likely: let some close.
@@ -165,8 +132,11 @@ async fn serve(
                 continue;
             }
         };
+        // Finished connections are reaped here: at most MAX_CONNECTIONS
+        // and the ones that ended since the last accept are kept.
+        while connections.try_join_next().is_some() {}
         let registry = registry.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let service = service_fn(move |req| {
                 let response = respond(&registry, &req);
                 async move { Ok::<_, Infallible>(response) }
@@ -345,4 +315,64 @@ fn respond<B>(registry: &Registry, req: &Request<B>) -> Response<Full<Bytes>> {
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    fn get(addr: SocketAddr, path: &str) -> String {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text
+    }
+
+    /// mini-redis's shape: serves until `shutdown`, then stops accepting
+    /// and drops the connections it holds at once (not after their
+    /// timeouts), on the caller's runtime.
+    #[test]
+    fn serves_until_shutdown_then_drops_its_connections() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let listener = rt
+            .block_on(async { bind(&MetricsAddr(([127, 0, 0, 1], 0).into())) })
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = rt.spawn(run(listener, Arc::new(Registry::default()), async {
+            let _ = stopped.await;
+        }));
+
+        let answer = get(addr, "/");
+        assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+        assert!(get(addr, "/nowhere").starts_with("HTTP/1.0 404"));
+
+        // A client in the middle of its request when the shutdown comes.
+        let mut held = std::net::TcpStream::connect(addr).unwrap();
+        held.write_all(b"GET /metrics HTTP/1.1\r\n").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let t = std::time::Instant::now();
+        stop.send(()).unwrap();
+        rt.block_on(server).unwrap();
+        held.set_read_timeout(Some(READ_TIMEOUT * 2)).unwrap();
+        let mut buf = [0u8; 64];
+        let n = held.read(&mut buf).unwrap_or(0);
+        assert_eq!(n, 0, "{:?}", String::from_utf8_lossy(&buf[..n]));
+        assert!(
+            t.elapsed() < READ_TIMEOUT / 2,
+            "the held connection lasted {:?} after the shutdown",
+            t.elapsed()
+        );
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "still accepting after the shutdown"
+        );
+    }
 }

@@ -59,23 +59,10 @@ impl EventFormat {
     /// the `"source"` member, rendered once per input: the source name as
     /// a JSON string (see [`json`]), for a pod's log followed by the
     /// `"k8s"` member that names its workload (`tail::k8s`); `ts`, when
-    /// given, is an RFC 3339 time added as `"ts"`.
-    pub fn known(
-        &self,
-        out: &mut Vec<u8>,
-        source: &str,
-        offset: u64,
-        line: u64,
-        id: CodeId,
-        ts: Option<&str>,
-    ) {
-        self.known_logged(out, source, offset, line, id, ts, None);
-    }
-
-    /// [`EventFormat::known`] with the time written on the log line, added
-    /// as `"log_ts"` when found.
+    /// given, is an RFC 3339 time added as `"ts"`; `log_ts`, the time
+    /// written on the log line, added as `"log_ts"` when found.
     #[allow(clippy::too_many_arguments)]
-    pub fn known_logged(
+    pub fn known(
         &self,
         out: &mut Vec<u8>,
         source: &str,
@@ -92,22 +79,9 @@ impl EventFormat {
 
     /// Appends the event of an unknown code: its family's stem and digits
     /// (`DBS.299999`; a code is ASCII letters, digits and `.-_:`, so it
-    /// needs no escaping).
-    pub fn unknown(
-        &self,
-        out: &mut Vec<u8>,
-        source: &str,
-        offset: u64,
-        line: u64,
-        code: crate::matcher::UnknownText<'_>,
-        ts: Option<&str>,
-    ) {
-        self.unknown_logged(out, source, offset, line, code, ts, None);
-    }
-
-    /// [`EventFormat::unknown`] with the time written on the log line.
+    /// needs no escaping); `ts` and `log_ts` as for [`EventFormat::known`].
     #[allow(clippy::too_many_arguments)]
-    pub fn unknown_logged(
+    pub fn unknown(
         &self,
         out: &mut Vec<u8>,
         source: &str,
@@ -242,8 +216,8 @@ mod tests {
         .unwrap();
         let f = EventFormat::new(&catalog);
         let mut out = Vec::new();
-        f.known(&mut out, &json("logs/a \"b\".log"), 1234, 57, 0, None);
-        f.known_logged(&mut out, &json("x"), 1, 1, 0, None, Some(1_795_996_800_250));
+        f.known(&mut out, &json("logs/a \"b\".log"), 1234, 57, 0, None, None);
+        f.known(&mut out, &json("x"), 1, 1, 0, None, Some(1_795_996_800_250));
         let m = crate::matcher::Matcher::new(["Ecs.0013"]).unwrap();
         let code = crate::matcher::UnknownCode {
             prefix: 0,
@@ -258,6 +232,7 @@ mod tests {
             1,
             text,
             Some("2026-11-23T10:00:00Z"),
+            None,
         );
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<serde_json::Value> = text

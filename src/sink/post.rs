@@ -1,6 +1,8 @@
 //! Summaries over HTTP (`tail --summaries http(s)://...`): each window
-//! summary is POSTed as JSON by a delivery task on a thread of its own, so
-//! that a slow, dead or hanging endpoint can never slow the scanning.
+//! summary is POSTed as JSON by a delivery task on the agent's runtime, so
+//! that a slow, dead or hanging endpoint can never slow the scanning: the
+//! task runs on the runtime's worker thread, not the thread that reads,
+//! and every wait of it is bounded.
 //!
 //! The tail only pushes onto a bounded queue ([`Poster::push`]: a short
 //! lock, never a wait). When the queue is full the *oldest* summary is
@@ -16,7 +18,10 @@
 //! request in flight, whatever the endpoint does.
 //!
 //! At shutdown, [`Poster::finish`] gives what is queued a short, bounded
-//! time to go out, then gives up on the rest (counted as dropped).
+//! time to go out, then gives up on the rest (counted as dropped). Name
+//! lookups run on the runtime's blocking threads, and one may hang past
+//! that: the command layer bounds those threads and does not wait for them
+//! when the runtime shuts down.
 //!
 //! TLS is rustls with the ring provider and the system's CA certificates;
 //! no OpenSSL.
@@ -33,10 +38,10 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
+use tokio::task::JoinHandle;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 /// At most one warning about drops, and one about a failing endpoint, in
 /// this time: a dead endpoint must not flood the log.
@@ -93,8 +98,6 @@ pub enum PostError {
         "cannot use https for summaries: {0}; install the system's CA certificates (Debian: ca-certificates)"
     )]
     Tls(std::io::Error),
-    #[error("cannot start the summaries delivery: {0}")]
-    Start(std::io::Error),
 }
 
 /// Whether a `--summaries` target is a URL rather than a file.
@@ -167,7 +170,9 @@ struct Queue {
     drop_log: LogLimit,
 }
 
-struct Shared {
+/// What the tail and the delivery task share: the queue, the delivery
+/// task's wake-up, and whether it should end once the queue is empty.
+struct Outbox {
     queue: Mutex<Queue>,
     capacity: usize,
     wake: Notify,
@@ -176,7 +181,7 @@ struct Shared {
     shown: String,
 }
 
-impl Shared {
+impl Outbox {
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -200,18 +205,20 @@ impl Shared {
 
 type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// The handle the tail holds: push summaries, finish at shutdown.
+/// The handle the tail holds: push summaries, finish at shutdown. Dropping
+/// it stops the delivery task without waiting.
 pub struct Poster {
-    shared: Arc<Shared>,
-    cancel: CancellationToken,
-    done: std::sync::mpsc::Receiver<()>,
-    thread: Option<JoinHandle<()>>,
+    outbox: Arc<Outbox>,
+    /// Cancels the delivery task when dropped.
+    stop: DropGuard,
+    delivery: JoinHandle<()>,
     drain: Duration,
 }
 
 impl Poster {
-    /// Checks the URL, sets up TLS when it is https, and starts the
-    /// delivery thread.
+    /// Checks the URL, sets up TLS when it is https, and spawns the
+    /// delivery task on the current tokio runtime (needs its context: an
+    /// async task, or a blocking thread of the runtime).
     pub fn start(
         url: &str,
         config: PostConfig,
@@ -219,14 +226,7 @@ impl Poster {
     ) -> Result<Poster, PostError> {
         let (uri, https, shown) = parse_url(url)?;
         let client = client(https, config.timeout)?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            // Name lookups run on blocking threads; one that hangs must
-            // not be joined by more at every retry.
-            .max_blocking_threads(2)
-            .build()
-            .map_err(PostError::Start)?;
-        let shared = Arc::new(Shared {
+        let outbox = Arc::new(Outbox {
             queue: Mutex::new(Queue {
                 items: VecDeque::with_capacity(config.queue),
                 next_seq: 0,
@@ -239,31 +239,24 @@ impl Poster {
             shown,
         });
         let cancel = CancellationToken::new();
-        let (done_tx, done) = std::sync::mpsc::channel();
-        let thread = {
-            let (shared, cancel) = (shared.clone(), cancel.clone());
-            std::thread::Builder::new()
-                .name("faultline-summaries".into())
-                .spawn(move || {
-                    rt.block_on(deliver(shared, client, uri, config, cancel));
-                    // A name lookup may still hang on a blocking thread.
-                    rt.shutdown_timeout(Duration::from_millis(100));
-                    let _ = done_tx.send(());
-                })
-                .map_err(PostError::Start)?
-        };
+        let delivery = tokio::runtime::Handle::current().spawn(deliver(
+            outbox.clone(),
+            client,
+            uri,
+            config,
+            cancel.clone(),
+        ));
         Ok(Poster {
-            shared,
-            cancel,
-            done,
-            thread: Some(thread),
+            outbox,
+            stop: cancel.drop_guard(),
+            delivery,
             drain: config.drain,
         })
     }
 
     /// Queues a summary (its JSON); drops the oldest when the queue is full.
     pub fn push(&self, body: Bytes) {
-        let s = &self.shared;
+        let s = &self.outbox;
         let log_drop = {
             let mut q = s.lock();
             let dropped = q.items.len() >= s.capacity && q.items.pop_front().is_some();
@@ -295,37 +288,31 @@ impl Poster {
     }
 
     /// Gives the queued summaries until the drain deadline to go out, then
-    /// stops; what is left is counted as dropped.
-    pub fn finish(mut self) {
-        self.shared.draining.store(true, Relaxed);
-        self.shared.wake.notify_one();
-        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = self.done.recv_timeout(self.drain)
-        {
-            self.cancel.cancel();
-            let left = self.shared.lock().items.len() as u64;
-            if left > 0 {
-                self.shared.stats.dropped.fetch_add(left, Relaxed);
-                log::warn!(
-                    "summaries: {left} not delivered to {} within {:?} of shutdown; dropped",
-                    self.shared.shown,
-                    self.drain
-                );
-            }
+    /// stops the delivery task; what is left is counted as dropped.
+    pub async fn finish(self) {
+        let Poster {
+            outbox,
+            stop,
+            mut delivery,
+            drain,
+        } = self;
+        outbox.draining.store(true, Relaxed);
+        outbox.wake.notify_one();
+        if tokio::time::timeout(drain, &mut delivery).await.is_ok() {
+            return;
         }
-        self.stop();
-    }
-
-    fn stop(&mut self) {
-        self.cancel.cancel();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        // Every wait of the task also waits for the cancellation: it ends
+        // at once.
+        drop(stop);
+        let _ = delivery.await;
+        let left = outbox.lock().items.len() as u64;
+        if left > 0 {
+            outbox.stats.dropped.fetch_add(left, Relaxed);
+            log::warn!(
+                "summaries: {left} not delivered to {} within {drain:?} of shutdown; dropped",
+                outbox.shown
+            );
         }
-    }
-}
-
-impl Drop for Poster {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 
@@ -372,7 +359,9 @@ async fn post(client: &HttpsClient, uri: &Uri, body: Bytes, timeout: Duration) -
     );
     match tokio::time::timeout(timeout, client.request(req)).await {
         Err(_) => Outcome::Failed(format!("no answer within {timeout:?}")),
-        Ok(Err(e)) => Outcome::Failed(describe(&e)),
+        // The causes say what actually went wrong ("connection refused")
+        // where the outer error does not.
+        Ok(Err(e)) => Outcome::Failed(crate::agent::with_causes(&e)),
         Ok(Ok(resp)) => {
             let status = resp.status();
             if status.is_success() {
@@ -387,19 +376,6 @@ async fn post(client: &HttpsClient, uri: &Uri, body: Bytes, timeout: Duration) -
             }
         }
     }
-}
-
-/// An error with its causes, which say what actually went wrong
-/// ("connection refused") where the outer error does not.
-fn describe(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
 }
 
 /// Exponential backoff with jitter: each wait is drawn from the upper half
@@ -443,23 +419,23 @@ impl Backoff {
 }
 
 async fn deliver(
-    shared: Arc<Shared>,
+    outbox: Arc<Outbox>,
     client: HttpsClient,
     uri: Uri,
     config: PostConfig,
     cancel: CancellationToken,
 ) {
-    let stats = &shared.stats;
+    let stats = &outbox.stats;
     let mut backoff = Backoff::new(config.retry_initial, config.retry_max);
     let mut failures_in_a_row = 0u64;
     let mut fail_log = LogLimit::default();
     loop {
-        let Some((seq, body)) = shared.front() else {
-            if shared.draining.load(Relaxed) {
+        let Some((seq, body)) = outbox.front() else {
+            if outbox.draining.load(Relaxed) {
                 return;
             }
             tokio::select! {
-                _ = shared.wake.notified() => continue,
+                _ = outbox.wake.notified() => continue,
                 _ = cancel.cancelled() => return,
             }
         };
@@ -469,14 +445,14 @@ async fn deliver(
         };
         match outcome {
             Outcome::Delivered => {
-                shared.remove(seq);
+                outbox.remove(seq);
                 stats.sent.fetch_add(1, Relaxed);
                 if failures_in_a_row > 0 {
                     // At the level of the failure warnings, so that the
                     // log read at the default level says it is over.
                     log::warn!(
                         "summaries: {} takes them again, after {failures_in_a_row} failed attempts",
-                        shared.shown
+                        outbox.shown
                     );
                 }
                 failures_in_a_row = 0;
@@ -485,12 +461,12 @@ async fn deliver(
             }
             Outcome::Rejected(status) => {
                 stats.failed.fetch_add(1, Relaxed);
-                if shared.remove(seq) {
+                if outbox.remove(seq) {
                     stats.dropped.fetch_add(1, Relaxed);
                 }
                 log::warn!(
                     "summaries: {} rejected a summary with {status}; dropped it (sending it again would not change the answer)",
-                    shared.shown
+                    outbox.shown
                 );
                 backoff.reset();
             }
@@ -501,7 +477,7 @@ async fn deliver(
                 if fail_log.check().is_some() {
                     log::warn!(
                         "summaries: delivery to {} failed: {why}; {failures_in_a_row} failed attempts in a row, retrying in {wait:.1?} (backing off up to {:?}); {} queued",
-                        shared.shown,
+                        outbox.shown,
                         config.retry_max,
                         stats.queued.load(Relaxed)
                     );

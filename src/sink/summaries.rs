@@ -107,10 +107,11 @@ impl SummaryOut {
         self.stats.clone()
     }
 
-    /// At shutdown: lets queued summaries go out for a short, bounded time.
-    pub fn finish(self) {
+    /// At shutdown: lets queued summaries go out for a short, bounded time
+    /// (a URL's; a file's are written once more, at once).
+    pub async fn finish(self) {
         match self.target {
-            Target::Post(poster) => poster.finish(),
+            Target::Post(poster) => poster.finish().await,
             Target::File(mut file) => {
                 file.flush(&self.stats);
                 let left = file.pending.len() as u64;

@@ -21,16 +21,31 @@
 //! last checkpoint, synced and measured at every save, so each hit's event
 //! appears once through `kill -9` and restarts.
 //!
-//! Shutdown: stop reading, write the last (partial) window, save the
-//! state, give summaries queued for a URL a short time to go out. A
-//! reloaded catalog closes the window (its counters are indexed by the old
-//! catalog); one whose matcher cannot be built is reported and the old one
-//! kept.
+//! Shutdown, in this order (see the end of [`run`]):
 //!
-//! With a metrics address, [`Metrics`] serves Prometheus from its own
-//! thread; the tailer feeds its counters hit by hit (through the window
-//! aggregator's [`crate::window::HitObserver`]), and this loop tells it
-//! the number of files followed and catalog changes.
+//! 1. stop reading: what the files hold beyond this is read by the next
+//!    start, from the saved positions;
+//! 2. write the last (partial) window's summary (to a file: written; to a
+//!    URL: queued);
+//! 3. save the state, so that the positions and totals on disk are those
+//!    of the summaries written: a kill during the next step loses no count
+//!    and doubles none;
+//! 4. give the summaries queued for a URL a short, bounded time to go out
+//!    ([`crate::sink::summaries::SummaryOut::finish`]);
+//! 5. stop the metrics server, last, so that the final counts can be
+//!    scraped until then.
+//!
+//! A reloaded catalog closes the window (its counters are indexed by the
+//! old catalog); one whose matcher cannot be built is reported and the
+//! old one kept.
+//!
+//! With a metrics address, [`Metrics`] serves Prometheus as a task on the
+//! caller's runtime, beside the summaries' delivery task; both run on the
+//! runtime's worker thread, never the thread that reads (the command
+//! layer's multi-thread runtime runs this future on the thread that
+//! called it). The tailer feeds the metrics' counters hit by hit (through
+//! the window aggregator's [`crate::window::HitObserver`]), and this loop
+//! tells it the number of files followed and catalog changes.
 
 mod cri;
 mod discovery;
@@ -41,12 +56,10 @@ mod k8s;
 pub mod patterns;
 mod state;
 
+use crate::agent::{self, AgentError};
 use crate::catalog::Catalog;
 use crate::checkpoint::{CheckpointError, CheckpointStore};
-use crate::matcher::MatcherError;
-use crate::metrics::{Metrics, MetricsAddr, ServeError};
-use crate::sink::post::PostConfig;
-use crate::sink::summaries::{SummaryOpenError, SummaryOut};
+use crate::metrics::{Metrics, MetricsAddr};
 use events_file::{CutBack, EventsFile};
 use follow::Tailer;
 use notify::{EventKind, RecursiveMode, Watcher};
@@ -59,6 +72,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 
+/// Why the agent could not start or stopped: its own causes (the
+/// patterns, the checkpoint), or those it shares with Kafka's.
 #[derive(Debug, thiserror::Error)]
 pub enum TailError {
     #[error(transparent)]
@@ -66,15 +81,7 @@ pub enum TailError {
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
     #[error(transparent)]
-    Summaries(#[from] SummaryOpenError),
-    #[error(transparent)]
-    Matcher(#[from] MatcherError),
-    #[error(transparent)]
-    Metrics(#[from] ServeError),
-    #[error("cannot open the events file {path}")]
-    Events { path: PathBuf, source: io::Error },
-    #[error("writing summaries")]
-    WriteSummary(#[source] io::Error),
+    Agent(#[from] AgentError),
 }
 
 /// A file-system event, as seen: which path, when, and whether it may
@@ -126,7 +133,10 @@ pub struct Config {
 /// only input, ends): follows the files, writes a summary per window and
 /// saves the state. Each catalog received on `reloads` replaces the
 /// current one (SIGHUP, read by the caller). Needs a tokio runtime with
-/// time and I/O; the caller chooses the runtime and the signals.
+/// time and I/O; the caller chooses the runtime and the signals. The
+/// metrics server and the summaries' delivery are spawned on that runtime:
+/// for them never to wait for the reading (which is synchronous, in this
+/// future), it should be a multi-thread runtime with a worker for them.
 pub async fn run(
     catalog: Catalog,
     config: Config,
@@ -162,7 +172,7 @@ pub async fn run(
         Some(p) => {
             let mark = saved.as_ref().and_then(|c| c.events.as_ref());
             let (file, writer, cut) =
-                EventsFile::open(p, mark).map_err(|source| TailError::Events {
+                EventsFile::open(p, mark).map_err(|source| AgentError::Events {
                     path: p.clone(),
                     source,
                 })?;
@@ -184,10 +194,8 @@ pub async fn run(
             Some(Box::new(writer))
         }
     };
-    let mut summaries = SummaryOut::open_with(
-        &config.summaries,
-        PostConfig::for_interval(config.interval, config.summaries_queue),
-    )?;
+    let mut summaries =
+        agent::open_summaries(&config.summaries, config.interval, config.summaries_queue)?;
     let mut tailer = Tailer::new(
         catalog,
         patterns,
@@ -196,7 +204,8 @@ pub async fn run(
             .as_ref()
             .map(|c| (c.totals.clone(), c.created.clone())),
         SystemTime::now(),
-    )?;
+    )
+    .map_err(AgentError::from)?;
     // The metrics take their labels from the tailer's matcher, and the
     // tailer feeds them from then on.
     let metrics = match &config.metrics_addr {
@@ -206,7 +215,8 @@ pub async fn run(
                 tailer.catalog(),
                 tailer.matcher(),
                 summaries.delivery(),
-            )?;
+            )
+            .map_err(AgentError::from)?;
             tailer.observe(Box::new(m.feed()));
             Some(m)
         }
@@ -311,7 +321,7 @@ pub async fn run(
         let mut checkpoint = tailer.checkpoint(SystemTime::now());
         checkpoint.events = events_file.as_ref().and_then(EventsFile::mark);
         if let Err(e) = s.save(&checkpoint) {
-            log::error!("{}", with_causes(&e));
+            log::error!("{}", agent::with_causes(&e));
         }
     };
 
@@ -339,14 +349,14 @@ pub async fn run(
                     if let Some(m) = &metrics {
                         m.catalog_changed(tailer.catalog(), tailer.matcher());
                     }
-                    summaries.write(&summary).map_err(TailError::WriteSummary)?;
+                    summaries.write(&summary).map_err(AgentError::WriteSummary)?;
                     save(&mut tailer);
                 }
                 Err(e) => log::error!("catalog reload failed, keeping the old one: {e}"),
             },
             _ = window.tick() => {
                 let summary = tailer.close_window(SystemTime::now());
-                summaries.write(&summary).map_err(TailError::WriteSummary)?;
+                summaries.write(&summary).map_err(AgentError::WriteSummary)?;
                 save(&mut tailer);
             }
             Some(first) = wake_rx.recv() => {
@@ -373,7 +383,7 @@ pub async fn run(
                 // Listing a directory of 1,000 idle files each second is
                 // most of an idle agent's CPU; skip it while no watched
                 // directory changed.
-                let stamp = tailer.patterns().listing_stamp();
+                let stamp = tailer.patterns().listing_stamp(SystemTime::now());
                 if stamp.is_none() || stamp != listed || tailer.links_moved() {
                     tailer.rescan(now);
                     listed = stamp;
@@ -393,25 +403,18 @@ pub async fn run(
             _ = std::future::ready(()), if more => {}
         }
     }
+    // Shutdown, in the order of the module docs.
     tailer.end_of_input(Instant::now());
     let summary = tailer.close_window(SystemTime::now());
-    summaries.write(&summary).map_err(TailError::WriteSummary)?;
+    summaries
+        .write(&summary)
+        .map_err(AgentError::WriteSummary)?;
     save(&mut tailer);
-    summaries.finish();
-    Ok(())
-}
-
-/// An error and its causes, `: `-separated, as the command layer prints a
-/// fatal one: for errors the agent logs and survives.
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
-        cause = c.source();
+    summaries.finish().await;
+    if let Some(m) = metrics {
+        m.stop().await;
     }
-    text
+    Ok(())
 }
 
 /// The next stdin chunk; pending forever when stdin is not followed.

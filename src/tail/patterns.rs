@@ -120,10 +120,10 @@ impl Patterns {
     /// recursive glob makes it not enough, or when a directory changed in
     /// the last two seconds (timestamps are coarse on some file systems: a
     /// file created in the same tick as the last change would not move the
-    /// time): then the poll lists again.
-    pub fn listing_stamp(&self) -> Option<Vec<ListingStamp>> {
+    /// time): then the poll lists again. `now` is the wall-clock time.
+    pub fn listing_stamp(&self, now: std::time::SystemTime) -> Option<Vec<ListingStamp>> {
         use std::os::unix::fs::MetadataExt;
-        let recent = std::time::SystemTime::now() - std::time::Duration::from_secs(2);
+        let recent = now - std::time::Duration::from_secs(2);
         let mut out = Vec::new();
         for (dir, recursive) in self.watch_dirs() {
             if recursive {

@@ -10,6 +10,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Starts `cmd`, a faultline serving metrics at `metrics`, as
+/// `faultline`, and waits until `/metrics` answers there.
+pub fn start_serving(cmd: Command, dir: &Path, metrics: SocketAddr) -> Proc {
+    let mut p = Proc::start("faultline", cmd, dir);
+    wait_for(Duration::from_secs(10), "faultline's /metrics", || {
+        p.assert_running();
+        get_ok(metrics, "/metrics")
+    });
+    p
+}
+
 /// A process the test started; stopped (SIGTERM, then SIGKILL after a
 /// bounded wait) and reaped when dropped, whatever the test's outcome.
 pub struct Proc {

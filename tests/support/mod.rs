@@ -1,9 +1,13 @@
 //! Shared by the whole-command tests: running the real binary, reading the
 //! checked-in catalog independently of faultline's own loader, and an
 //! independent reference for what counts as a hit (GNU grep -P over the
-//! same bytes, with the SPEC's boundary rule written as lookarounds).
+//! same bytes, with the SPEC's boundary rule written as lookarounds);
+//! `tail` agents under test ([`agent`]), servers and HTTP ([`services`]),
+//! a replayable random source ([`rng`]).
 #![allow(dead_code)]
 
+pub mod agent;
+pub mod rng;
 pub mod services;
 
 use std::collections::BTreeMap;
