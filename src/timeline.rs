@@ -35,6 +35,11 @@ pub const LADDER_S: [i64; 14] = [
 /// The most buckets a span is given (fewer when a larger step fits).
 pub const MAX_BUCKETS: i64 = 120;
 
+/// The most columns a sparkline of the text view takes: a longer span is
+/// drawn on a larger step of the ladder, so that a row with the longest
+/// category name fits 80 columns.
+pub const TEXT_COLUMNS: i64 = 60;
+
 const CATEGORIES: usize = Category::ALL.len();
 
 /// Counts by category per bucket, plus the untimed hits.
@@ -154,6 +159,27 @@ impl Timeline {
         }
     }
 
+    /// This timeline on the smallest step of [`LADDER_S`] at which its span
+    /// takes at most `columns` buckets (the last step if none does).
+    fn coarsened(&self, columns: i64) -> Timeline {
+        let mut t = self.clone();
+        if t.buckets.is_empty() {
+            return t;
+        }
+        let lo = t.first * t.bucket_s;
+        let hi = (t.first + t.buckets.len() as i64) * t.bucket_s - 1;
+        let step = LADDER_S
+            .iter()
+            .copied()
+            .filter(|&b| b >= t.bucket_s)
+            .find(|&b| hi.div_euclid(b) - lo.div_euclid(b) < columns)
+            .unwrap_or(LADDER_S[LADDER_S.len() - 1].max(t.bucket_s));
+        if step != t.bucket_s {
+            t.rebucket(step);
+        }
+        t
+    }
+
     /// Re-buckets onto `step`, a multiple of the current step.
     fn rebucket(&mut self, step: i64) {
         let k = step / self.bucket_s;
@@ -175,6 +201,12 @@ impl Timeline {
     /// The text view: one sparkline row per category with hits, with the
     /// first and the peak bucket named in local time (`zone`) and UTC.
     pub fn write_text(&self, out: &mut impl Write, zone: &mut LocalZone) -> io::Result<()> {
+        if self.buckets.len() as i64 > TEXT_COLUMNS {
+            let coarse = self.coarsened(TEXT_COLUMNS);
+            if coarse.bucket_s != self.bucket_s {
+                return coarse.write_text(out, zone);
+            }
+        }
         let Some(start) = self.start_s() else {
             if self.untimed > 0 {
                 writeln!(
@@ -196,7 +228,7 @@ impl Timeline {
             timestamp::wall_time(start, 0).trim_end_matches(" +00:00"),
             timestamp::wall_time(end, 0).trim_end_matches(" +00:00"),
             if self.untimed > 0 {
-                format!(", {} hits untimed", self.untimed)
+                format!(", {} untimed", hits(self.untimed))
             } else {
                 String::new()
             }
@@ -222,13 +254,13 @@ impl Timeline {
             writeln!(out, "  {:<w$} |{}|", c.as_str(), sparkline(&counts, peak_n))?;
             writeln!(
                 out,
-                "  {:<w$}  first {} ({} UTC), peak {} ({} UTC): {} hits",
+                "  {:<w$}  first {} ({} UTC), peak {} ({} UTC): {}",
                 "",
                 local(zone, at(first)),
                 utc_clock(at(first)),
                 local(zone, at(peak)),
                 utc_clock(at(peak)),
-                peak_n
+                hits(peak_n)
             )?;
         }
         Ok(())
@@ -240,6 +272,11 @@ fn utc_clock(s: i64) -> String {
     timestamp::wall_time(s, 0)
         .trim_end_matches(" +00:00")
         .to_string()
+}
+
+/// `1 hit`, `2 hits`.
+fn hits(n: u64) -> String {
+    format!("{n} hit{}", if n == 1 { "" } else { "s" })
 }
 
 fn step_name(s: i64) -> String {
@@ -529,9 +566,10 @@ mod tests {
         let mut out = Vec::new();
         t.write_text(&mut out, &mut LocalZone::fixed(3600)).unwrap();
         let text = String::from_utf8(out).unwrap();
-        // 00:02:00 to 01:00:00 is 3480 s: 117 buckets of 30 s fit, 349 of
-        // 10 s do not.
-        assert!(text.contains("30 s a column"), "{text}");
+        // 00:02:00 to 01:00:00 is 3480 s: 117 buckets of 30 s (the JSON's),
+        // drawn as 59 columns of 1 min (at most TEXT_COLUMNS).
+        assert_eq!(t.bucket_s(), 30);
+        assert!(text.contains("1 min a column"), "{text}");
         assert!(
             text.contains("first 2026-11-30 01:02:00 +01:00 (2026-11-30 00:02:00 UTC)"),
             "{text}"
@@ -542,11 +580,11 @@ mod tests {
         );
         let line = text.lines().find(|l| l.contains('|')).unwrap();
         let bars: Vec<char> = line.split('|').nth(1).unwrap().chars().collect();
-        assert_eq!(bars.len(), 117);
+        assert_eq!(bars.len(), 59);
         // 1 of a peak of 5: ceil(8 / 5) = 2 eighths.
         assert_eq!(bars[0], '▂');
-        assert_eq!(bars[(600 - 120) / 30], '█');
-        assert_eq!(bars[116], '▂');
+        assert_eq!(bars[(600 - 120) / 60], '█');
+        assert_eq!(bars[58], '▂');
         assert_eq!(bars[1], ' ');
     }
 
