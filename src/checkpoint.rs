@@ -118,6 +118,11 @@ pub enum CheckpointError {
     #[error("cannot use state directory {dir}")]
     Dir { dir: PathBuf, source: io::Error },
     #[error(
+        "cannot use state directory {dir}: {file} is a file, not a directory; \
+         give --state-dir a directory (it is created when missing), or move the file away"
+    )]
+    NotADirectory { dir: PathBuf, file: PathBuf },
+    #[error(
         "state directory {dir} is in use by another faultline (lock held on {lock}); give each agent its own --state-dir"
     )]
     Locked { dir: PathBuf, lock: PathBuf },
@@ -143,6 +148,20 @@ pub enum CheckpointError {
     Write { path: PathBuf, source: io::Error },
 }
 
+/// The first of `dir` and its ancestors that exists and is not a
+/// directory (following links, as creating the directory would).
+fn plain_file_in(dir: &Path) -> Option<PathBuf> {
+    let mut ancestors: Vec<&Path> = dir
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .collect();
+    ancestors.reverse();
+    ancestors
+        .into_iter()
+        .find(|a| fs::metadata(a).is_ok_and(|m| !m.is_dir()))
+        .map(Path::to_path_buf)
+}
+
 /// The state directory, locked for this process while the store lives.
 pub struct CheckpointStore {
     dir: PathBuf,
@@ -158,7 +177,17 @@ impl CheckpointStore {
             dir: dir.to_path_buf(),
             source,
         };
-        fs::create_dir_all(dir).map_err(dir_err)?;
+        if let Err(e) = fs::create_dir_all(dir) {
+            // `File exists` or `Not a directory` alone does not say which
+            // file is in the way.
+            return Err(match plain_file_in(dir) {
+                Some(file) => CheckpointError::NotADirectory {
+                    dir: dir.to_path_buf(),
+                    file,
+                },
+                None => dir_err(e),
+            });
+        }
         let lock_path = dir.join("lock");
         let lock = File::options()
             .create(true)

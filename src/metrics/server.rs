@@ -108,7 +108,14 @@ impl Server {
             .name("faultline-metrics".into())
             .spawn(move || rt.block_on(serve(listener, registry, token)))
             .map_err(ServeError::Start)?;
-        log::info!("serving metrics at http://{local}/metrics");
+        // Asked for port 0, the user learns the port only from this line:
+        // then it is said at the default level.
+        let level = if addr.0.port() == 0 {
+            log::Level::Warn
+        } else {
+            log::Level::Info
+        };
+        log::log!(level, "serving metrics at http://{local}/metrics");
         Ok(Server {
             addr: local,
             cancel,
