@@ -298,12 +298,24 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("plain");
         fs::write(&file, b"x").unwrap();
-        // A directory under a regular file: ENOTDIR from the OS.
-        let e = CheckpointStore::open(&file.join("state")).err().unwrap();
-        let os = io::Error::from_raw_os_error(libc::ENOTDIR).to_string();
+        // A name longer than the file system allows: ENAMETOOLONG from the OS.
+        let e = CheckpointStore::open(&tmp.path().join("x".repeat(300)))
+            .err()
+            .unwrap();
+        let os = io::Error::from_raw_os_error(libc::ENAMETOOLONG).to_string();
         let shown = format!("{:#}", anyhow::Error::from(e));
         assert_eq!(shown.matches(&os).count(), 1, "{shown}");
         assert!(shown.starts_with("cannot use state directory"), "{shown}");
+        // A directory under a regular file: said in our words, which name
+        // the file in the way, not as the OS's ENOTDIR.
+        let e = CheckpointStore::open(&file.join("state")).err().unwrap();
+        let shown = format!("{:#}", anyhow::Error::from(e));
+        let os = io::Error::from_raw_os_error(libc::ENOTDIR).to_string();
+        assert!(!shown.contains(&os), "{shown}");
+        assert!(
+            shown.contains(&format!("{} is a file, not a directory", file.display())),
+            "{shown}"
+        );
     }
 
     fn sample() -> Checkpoint {

@@ -36,8 +36,9 @@ pub const LADDER_S: [i64; 14] = [
 pub const MAX_BUCKETS: i64 = 120;
 
 /// The most columns a sparkline of the text view takes: a longer span is
-/// drawn on a larger step of the ladder, so that a row with the longest
-/// category name fits 80 columns.
+/// drawn with two buckets a column, so that a row with the longest
+/// category name fits 80 columns (and never shrinks below 30 columns, as
+/// the next step of the ladder could make it).
 pub const TEXT_COLUMNS: i64 = 60;
 
 const CATEGORIES: usize = Category::ALL.len();
@@ -159,27 +160,6 @@ impl Timeline {
         }
     }
 
-    /// This timeline on the smallest step of [`LADDER_S`] at which its span
-    /// takes at most `columns` buckets (the last step if none does).
-    fn coarsened(&self, columns: i64) -> Timeline {
-        let mut t = self.clone();
-        if t.buckets.is_empty() {
-            return t;
-        }
-        let lo = t.first * t.bucket_s;
-        let hi = (t.first + t.buckets.len() as i64) * t.bucket_s - 1;
-        let step = LADDER_S
-            .iter()
-            .copied()
-            .filter(|&b| b >= t.bucket_s)
-            .find(|&b| hi.div_euclid(b) - lo.div_euclid(b) < columns)
-            .unwrap_or(LADDER_S[LADDER_S.len() - 1].max(t.bucket_s));
-        if step != t.bucket_s {
-            t.rebucket(step);
-        }
-        t
-    }
-
     /// Re-buckets onto `step`, a multiple of the current step.
     fn rebucket(&mut self, step: i64) {
         let k = step / self.bucket_s;
@@ -201,12 +181,6 @@ impl Timeline {
     /// The text view: one sparkline row per category with hits, with the
     /// first and the peak bucket named in local time (`zone`) and UTC.
     pub fn write_text(&self, out: &mut impl Write, zone: &mut LocalZone) -> io::Result<()> {
-        if self.buckets.len() as i64 > TEXT_COLUMNS {
-            let coarse = self.coarsened(TEXT_COLUMNS);
-            if coarse.bucket_s != self.bucket_s {
-                return coarse.write_text(out, zone);
-            }
-        }
         let Some(start) = self.start_s() else {
             if self.untimed > 0 {
                 writeln!(
@@ -217,12 +191,29 @@ impl Timeline {
             }
             return Ok(());
         };
-        let end = start + self.buckets.len() as i64 * self.bucket_s;
+        // A column is `k` buckets, so that a row takes at most
+        // TEXT_COLUMNS (from the at most MAX_BUCKETS buckets, k is 1 or 2).
+        let k = self.buckets.len().div_ceil(TEXT_COLUMNS as usize).max(1);
+        let step = self.bucket_s * k as i64;
+        let columns: Vec<[u64; CATEGORIES]> = self
+            .buckets
+            .chunks(k)
+            .map(|chunk| {
+                let mut sum = [0; CATEGORIES];
+                for b in chunk {
+                    for (a, n) in sum.iter_mut().zip(b) {
+                        *a += n;
+                    }
+                }
+                sum
+            })
+            .collect();
+        let end = start + columns.len() as i64 * step;
         let local = |z: &mut LocalZone, s: i64| timestamp::wall_time(s, z.offset_at(s));
         writeln!(
             out,
             "Timeline, {} a column, {} to {} ({} to {} UTC){}:",
-            step_name(self.bucket_s),
+            step_name(step),
             local(zone, start),
             local(zone, end),
             timestamp::wall_time(start, 0).trim_end_matches(" +00:00"),
@@ -235,11 +226,11 @@ impl Timeline {
         )?;
         let cats: Vec<Category> = Category::ALL
             .into_iter()
-            .filter(|c| self.counts(*c).any(|n| n > 0))
+            .filter(|c| columns.iter().any(|b| b[c.index()] > 0))
             .collect();
         let w = cats.iter().map(|c| c.as_str().len()).max().unwrap_or(0);
         for c in cats {
-            let counts: Vec<u64> = self.counts(c).collect();
+            let counts: Vec<u64> = columns.iter().map(|b| b[c.index()]).collect();
             let (first, _) = counts
                 .iter()
                 .enumerate()
@@ -250,7 +241,7 @@ impl Timeline {
                 .iter()
                 .enumerate()
                 .fold((0, 0), |m, (i, &n)| if n > m.1 { (i, n) } else { m });
-            let at = |i: usize| start + i as i64 * self.bucket_s;
+            let at = |i: usize| start + i as i64 * step;
             writeln!(out, "  {:<w$} |{}|", c.as_str(), sparkline(&counts, peak_n))?;
             writeln!(
                 out,
@@ -567,7 +558,7 @@ mod tests {
         t.write_text(&mut out, &mut LocalZone::fixed(3600)).unwrap();
         let text = String::from_utf8(out).unwrap();
         // 00:02:00 to 01:00:00 is 3480 s: 117 buckets of 30 s (the JSON's),
-        // drawn as 59 columns of 1 min (at most TEXT_COLUMNS).
+        // drawn as 59 columns of two buckets (at most TEXT_COLUMNS).
         assert_eq!(t.bucket_s(), 30);
         assert!(text.contains("1 min a column"), "{text}");
         assert!(

@@ -654,17 +654,27 @@ fn fish_completions_parse_and_complete_every_subcommand() {
 
 #[test]
 fn a_closed_pipe_ends_generate_quietly() {
-    // A script longer than a pipe buffer, into a reader that is gone.
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "{} generate completions zsh | head -c 1 > /dev/null",
-            common::bin_path().display()
-        ))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.is_empty(), "{stderr}");
+    // stdout a pipe whose reader is already gone: every write fails with
+    // EPIPE (Rust programs ignore SIGPIPE), whatever the output's size.
+    for args in [
+        &["man"][..],
+        &["completions", "bash"],
+        &["completions", "zsh"],
+        &["completions", "fish"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(common::bin_path())
+            .arg("generate")
+            .args(args)
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
 }
 
 /// The OS's own wording of errno `n`, for counting it in stderr.
@@ -970,6 +980,59 @@ fn one_hit_is_not_hits() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains(": 1 hit\n"), "{text}");
-    assert!(text.contains(", 1 untimed:"), "{text}");
+    assert!(text.contains(", 1 hit untimed:"), "{text}");
     assert!(!text.contains("1 hits"), "{text}");
+}
+
+#[test]
+fn the_readme_timeline_is_real_output() {
+    let root = common::root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let after = &readme[readme
+        .find("TZ=Asia/Shanghai faultline scan --format text")
+        .expect("the README's timeline command")..];
+    let block = &after[after.find("```text\n").unwrap() + 8..];
+    let block = &block[..block.find("```").unwrap()];
+    let out = common::faultline()
+        .env("TZ", "Asia/Shanghai")
+        .args(["scan", "--format", "text", "fixtures/timeline/incident.log"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let timeline: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Timeline"))
+        .take_while(|l| !l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        block, timeline,
+        "the README's timeline is not what the scan prints"
+    );
+    // Independently: quota (Ecs.0013) lines per minute of their timestamp;
+    // the peak minute and its count are the ones the row names.
+    let log = std::fs::read_to_string(root.join("fixtures/timeline/incident.log")).unwrap();
+    let mut per_minute = std::collections::BTreeMap::<&str, u64>::new();
+    for line in log.lines().filter(|l| l.contains("Ecs.0013")) {
+        if line.starts_with("2026-11-30T") {
+            *per_minute.entry(&line[11..16]).or_default() += 1;
+        }
+    }
+    let (minute, n) = per_minute
+        .iter()
+        .fold(("", 0), |m, (k, v)| if *v > m.1 { (k, *v) } else { m });
+    let (h, m) = minute.split_once(':').unwrap();
+    let local = format!("{:02}:{m}", h.parse::<u32>().unwrap() + 8);
+    let named = format!("peak 2026-11-30 {local}:00 +08:00 (2026-11-30 {minute}:00 UTC): {n} hits");
+    let quota_row = timeline
+        .lines()
+        .skip_while(|l| !l.contains("quota"))
+        .nth(1)
+        .unwrap();
+    assert!(quota_row.contains(&named), "{named:?} not in {quota_row:?}");
+    // A readable row: at most 60 columns between the bars.
+    for row in timeline.lines().filter(|l| l.contains('|')) {
+        let bars = row.split('|').nth(1).unwrap().chars().count();
+        assert!((20..=60).contains(&bars), "{bars} columns: {row}");
+    }
 }
