@@ -138,6 +138,11 @@ pub enum CheckpointError {
     #[error("cannot use state directory {dir}")]
     Dir { dir: PathBuf, source: io::Error },
     #[error(
+        "cannot use state directory {dir}: {file} is a file, not a directory; \
+         give --state-dir a directory (it is created when missing), or move the file away"
+    )]
+    NotADirectory { dir: PathBuf, file: PathBuf },
+    #[error(
         "state directory {dir} is in use by another faultline (lock held on {lock}); give each agent its own --state-dir"
     )]
     Locked { dir: PathBuf, lock: PathBuf },
@@ -163,6 +168,20 @@ pub enum CheckpointError {
     Write { path: PathBuf, source: io::Error },
 }
 
+/// The first of `dir` and its ancestors that exists and is not a
+/// directory (following links, as creating the directory would).
+fn plain_file_in(dir: &Path) -> Option<PathBuf> {
+    let mut ancestors: Vec<&Path> = dir
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .collect();
+    ancestors.reverse();
+    ancestors
+        .into_iter()
+        .find(|a| fs::metadata(a).is_ok_and(|m| !m.is_dir()))
+        .map(Path::to_path_buf)
+}
+
 /// The state directory, locked for this process while the store lives.
 pub struct CheckpointStore {
     dir: PathBuf,
@@ -178,7 +197,17 @@ impl CheckpointStore {
             dir: dir.to_path_buf(),
             source,
         };
-        fs::create_dir_all(dir).map_err(dir_err)?;
+        if let Err(e) = fs::create_dir_all(dir) {
+            // `File exists` or `Not a directory` alone does not say which
+            // file is in the way.
+            return Err(match plain_file_in(dir) {
+                Some(file) => CheckpointError::NotADirectory {
+                    dir: dir.to_path_buf(),
+                    file,
+                },
+                None => dir_err(e),
+            });
+        }
         let lock_path = dir.join("lock");
         let lock = File::options()
             .create(true)
@@ -289,12 +318,24 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("plain");
         fs::write(&file, b"x").unwrap();
-        // A directory under a regular file: ENOTDIR from the OS.
-        let e = CheckpointStore::open(&file.join("state")).err().unwrap();
-        let os = io::Error::from_raw_os_error(libc::ENOTDIR).to_string();
+        // A name longer than the file system allows: ENAMETOOLONG from the OS.
+        let e = CheckpointStore::open(&tmp.path().join("x".repeat(300)))
+            .err()
+            .unwrap();
+        let os = io::Error::from_raw_os_error(libc::ENAMETOOLONG).to_string();
         let shown = format!("{:#}", anyhow::Error::from(e));
         assert_eq!(shown.matches(&os).count(), 1, "{shown}");
         assert!(shown.starts_with("cannot use state directory"), "{shown}");
+        // A directory under a regular file: said in our words, which name
+        // the file in the way, not as the OS's ENOTDIR.
+        let e = CheckpointStore::open(&file.join("state")).err().unwrap();
+        let shown = format!("{:#}", anyhow::Error::from(e));
+        let os = io::Error::from_raw_os_error(libc::ENOTDIR).to_string();
+        assert!(!shown.contains(&os), "{shown}");
+        assert!(
+            shown.contains(&format!("{} is a file, not a directory", file.display())),
+            "{shown}"
+        );
     }
 
     fn sample() -> Checkpoint {

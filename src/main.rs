@@ -108,6 +108,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })?;
             ExitCode::SUCCESS
         }
+        Command::Generate(cmd) => {
+            cli::generate::run(&mut out, &cmd).context("writing to stdout")?;
+            ExitCode::SUCCESS
+        }
     };
     out.flush().context("writing to stdout")?;
     Ok(code)

@@ -35,6 +35,12 @@ pub const LADDER_S: [i64; 14] = [
 /// The most buckets a span is given (fewer when a larger step fits).
 pub const MAX_BUCKETS: i64 = 120;
 
+/// The most columns a sparkline of the text view takes: a longer span is
+/// drawn with two buckets a column, so that a row with the longest
+/// category name fits 80 columns (and never shrinks below 30 columns, as
+/// the next step of the ladder could make it).
+pub const TEXT_COLUMNS: i64 = 60;
+
 const CATEGORIES: usize = Category::ALL.len();
 
 /// Counts by category per bucket, plus the untimed hits.
@@ -185,29 +191,46 @@ impl Timeline {
             }
             return Ok(());
         };
-        let end = start + self.buckets.len() as i64 * self.bucket_s;
+        // A column is `k` buckets, so that a row takes at most
+        // TEXT_COLUMNS (from the at most MAX_BUCKETS buckets, k is 1 or 2).
+        let k = self.buckets.len().div_ceil(TEXT_COLUMNS as usize).max(1);
+        let step = self.bucket_s * k as i64;
+        let columns: Vec<[u64; CATEGORIES]> = self
+            .buckets
+            .chunks(k)
+            .map(|chunk| {
+                let mut sum = [0; CATEGORIES];
+                for b in chunk {
+                    for (a, n) in sum.iter_mut().zip(b) {
+                        *a += n;
+                    }
+                }
+                sum
+            })
+            .collect();
+        let end = start + columns.len() as i64 * step;
         let local = |z: &mut LocalZone, s: i64| timestamp::wall_time(s, z.offset_at(s));
         writeln!(
             out,
             "Timeline, {} a column, {} to {} ({} to {} UTC){}:",
-            step_name(self.bucket_s),
+            step_name(step),
             local(zone, start),
             local(zone, end),
             timestamp::wall_time(start, 0).trim_end_matches(" +00:00"),
             timestamp::wall_time(end, 0).trim_end_matches(" +00:00"),
             if self.untimed > 0 {
-                format!(", {} hits untimed", self.untimed)
+                format!(", {} untimed", hits(self.untimed))
             } else {
                 String::new()
             }
         )?;
         let cats: Vec<Category> = Category::ALL
             .into_iter()
-            .filter(|c| self.counts(*c).any(|n| n > 0))
+            .filter(|c| columns.iter().any(|b| b[c.index()] > 0))
             .collect();
         let w = cats.iter().map(|c| c.as_str().len()).max().unwrap_or(0);
         for c in cats {
-            let counts: Vec<u64> = self.counts(c).collect();
+            let counts: Vec<u64> = columns.iter().map(|b| b[c.index()]).collect();
             let (first, _) = counts
                 .iter()
                 .enumerate()
@@ -218,17 +241,17 @@ impl Timeline {
                 .iter()
                 .enumerate()
                 .fold((0, 0), |m, (i, &n)| if n > m.1 { (i, n) } else { m });
-            let at = |i: usize| start + i as i64 * self.bucket_s;
+            let at = |i: usize| start + i as i64 * step;
             writeln!(out, "  {:<w$} |{}|", c.as_str(), sparkline(&counts, peak_n))?;
             writeln!(
                 out,
-                "  {:<w$}  first {} ({} UTC), peak {} ({} UTC): {} hits",
+                "  {:<w$}  first {} ({} UTC), peak {} ({} UTC): {}",
                 "",
                 local(zone, at(first)),
                 utc_clock(at(first)),
                 local(zone, at(peak)),
                 utc_clock(at(peak)),
-                peak_n
+                hits(peak_n)
             )?;
         }
         Ok(())
@@ -240,6 +263,11 @@ fn utc_clock(s: i64) -> String {
     timestamp::wall_time(s, 0)
         .trim_end_matches(" +00:00")
         .to_string()
+}
+
+/// `1 hit`, `2 hits`.
+fn hits(n: u64) -> String {
+    format!("{n} hit{}", if n == 1 { "" } else { "s" })
 }
 
 fn step_name(s: i64) -> String {
@@ -529,9 +557,10 @@ mod tests {
         let mut out = Vec::new();
         t.write_text(&mut out, &mut LocalZone::fixed(3600)).unwrap();
         let text = String::from_utf8(out).unwrap();
-        // 00:02:00 to 01:00:00 is 3480 s: 117 buckets of 30 s fit, 349 of
-        // 10 s do not.
-        assert!(text.contains("30 s a column"), "{text}");
+        // 00:02:00 to 01:00:00 is 3480 s: 117 buckets of 30 s (the JSON's),
+        // drawn as 59 columns of two buckets (at most TEXT_COLUMNS).
+        assert_eq!(t.bucket_s(), 30);
+        assert!(text.contains("1 min a column"), "{text}");
         assert!(
             text.contains("first 2026-11-30 01:02:00 +01:00 (2026-11-30 00:02:00 UTC)"),
             "{text}"
@@ -542,11 +571,11 @@ mod tests {
         );
         let line = text.lines().find(|l| l.contains('|')).unwrap();
         let bars: Vec<char> = line.split('|').nth(1).unwrap().chars().collect();
-        assert_eq!(bars.len(), 117);
+        assert_eq!(bars.len(), 59);
         // 1 of a peak of 5: ceil(8 / 5) = 2 eighths.
         assert_eq!(bars[0], '▂');
-        assert_eq!(bars[(600 - 120) / 30], '█');
-        assert_eq!(bars[116], '▂');
+        assert_eq!(bars[(600 - 120) / 60], '█');
+        assert_eq!(bars[58], '▂');
         assert_eq!(bars[1], ' ');
     }
 

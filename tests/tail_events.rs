@@ -5,7 +5,7 @@
 //! and compares the events file with that list: every hit once, nothing
 //! else. Real binary, real files; every process started is stopped by pid.
 
-mod common;
+mod support;
 
 use serde_json::Value;
 use std::io::Write;
@@ -110,7 +110,7 @@ impl Agent {
         let summaries = dir.join("summaries.jsonl");
         let before = summaries_of(&summaries).len();
         let stderr = dir.join(format!("agent-stderr.{before}.txt"));
-        let child = Command::new(common::bin_path())
+        let child = Command::new(support::bin_path())
             .current_dir(dir)
             .args(["--log-level", "info", "tail", "--interval", "100ms"])
             .args(["--poll-interval", "100ms", "--summaries"])

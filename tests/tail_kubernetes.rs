@@ -7,7 +7,7 @@
 //! (inside codes too) and interleaves stdout and stderr, so every
 //! expected hit, offset and line comes from what it wrote.
 
-mod common;
+mod support;
 
 use serde_json::Value;
 use std::io::Write;
@@ -173,7 +173,7 @@ impl Agent {
     fn start(dir: &Path, args: &[&str]) -> Agent {
         let summaries = dir.join("summaries.jsonl");
         let stderr = dir.join("agent-stderr.txt");
-        let child = Command::new(common::bin_path())
+        let child = Command::new(support::bin_path())
             .current_dir(dir)
             .args(["--log-level", "info", "tail", "--interval", "100ms"])
             .args(["--poll-interval", "100ms", "--summaries"])
@@ -401,8 +401,8 @@ fn a_plain_log_outside_pods_has_no_k8s_member() {
         ],
     );
     let line = b"2026-11-30 01:02:03 ERROR quota Ecs.0013\n";
-    common::append(&c.log, std::str::from_utf8(line).unwrap());
-    common::append(&root.join("app.log"), std::str::from_utf8(line).unwrap());
+    support::append(&c.log, std::str::from_utf8(line).unwrap());
+    support::append(&root.join("app.log"), std::str::from_utf8(line).unwrap());
     agent.stop_at((2, 2 * line.len() as u64, 2));
     let text = std::fs::read_to_string(root.join("events.jsonl")).unwrap();
     let events: Vec<Value> = text

@@ -4,7 +4,7 @@
 use super::{MergeArgs, ReportFormat};
 use anyhow::{Context, Result};
 use faultline::catalog::Catalog;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 /// Reads every report of `args`, adds them up and writes the result to
 /// `out`. `catalog` is loaded only for the text format (its top-codes
@@ -22,7 +22,10 @@ pub fn run(
     let report = faultline::merge::merge(reports);
     match args.format {
         ReportFormat::Json => report.write_json(out),
-        ReportFormat::Text => report.write_text(out, &catalog()?, args.top),
+        ReportFormat::Text => {
+            let color = args.color.enabled(std::io::stdout().is_terminal());
+            report.write_text(out, &catalog()?, args.top, color)
+        }
     }
     .context("writing the merged report")
 }

@@ -5,6 +5,7 @@
 //! process's side (terminals, signals, the runtime, printing); `main.rs`
 //! dispatches.
 
+pub mod generate;
 pub mod merge;
 pub mod scan;
 pub mod tail;
@@ -96,6 +97,9 @@ Examples:
   faultline merge shard-*.json
   faultline merge --format text a.json b.json")]
     Merge(MergeArgs),
+    /// The manual page or shell completions, generated from these definitions.
+    #[command(subcommand, hide = true)]
+    Generate(generate::GenerateCommand),
 }
 
 #[derive(Args, Debug)]
@@ -109,6 +113,36 @@ pub struct MergeArgs {
     /// Codes listed in the text report's top-codes table.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
+    /// Colour in the text report: auto (on a terminal, unless NO_COLOR is
+    /// set), always or never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// Whether to colour output going to a terminal or not
+    /// (`is_terminal`), by the conventions: `always` and `never` are
+    /// obeyed; `auto` colours a terminal unless `NO_COLOR` is set to
+    /// anything but the empty string (no-color.org) or `TERM` is `dumb`.
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        let env_set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                is_terminal
+                    && !env_set("NO_COLOR")
+                    && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+            }
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,7 +168,7 @@ pub struct ScanArgs {
     /// [default: all cores; at most 1024]. A compressed file is also
     /// decompressed on a thread of its own, ahead of its search. If the
     /// system refuses threads, the scan goes on with those it got.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS as i64))]
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=MAX_THREADS as i64))]
     pub threads: Option<u16>,
     /// Report format [default: text on a terminal, json otherwise].
     #[arg(long, value_enum)]
@@ -145,14 +179,18 @@ pub struct ScanArgs {
     /// Exit with status 1 when any hit in these categories was found.
     #[arg(long, value_name = "CATEGORY[,...]", value_delimiter = ',', value_parser = parse_category)]
     pub fail_on: Vec<Category>,
-    /// Follow symbolic links while walking directories.
-    #[arg(long)]
+    /// Follow symbolic links while walking directories (as `rg -L`).
+    #[arg(short = 'L', long)]
     pub follow: bool,
     /// How many codes the text report lists, most frequent first, in its
     /// top-codes table and in its unknown-codes list each; the rest are
     /// counted in an `... and N more` line (0: none listed, all counted).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
+    /// Colour in the text report: auto (on a terminal, unless NO_COLOR is
+    /// set), always or never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
     /// Read plain files with read(2) instead of memory-mapping them. Use it
     /// for files that may shrink while they are scanned (a live log under
     /// copytruncate): a mapped file that is truncated under the scan ends

@@ -66,7 +66,16 @@ pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcom
         chunk_bytes: usize::try_from(args.chunk_bytes).unwrap_or(usize::MAX),
         started,
     };
-    let mut outcome = scan::scan(catalog, &paths, &options, events)?;
+    // The library writes events to a writer it cannot name: a failed
+    // write is reported here with the file the user gave.
+    let mut outcome =
+        scan::scan(catalog, &paths, &options, events).map_err(|e| match (e, &args.events) {
+            (ScanError::Events { source, .. }, Some(path)) => ScanError::Events {
+                path: path.clone(),
+                source,
+            },
+            (e, _) => e,
+        })?;
     outcome.report.elapsed_ms = clock.elapsed().as_millis() as u64;
     for e in &outcome.report.errors {
         log::error!(
@@ -81,20 +90,19 @@ pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcom
         .copied()
         .filter(|c| outcome.report.by_category.get(c).is_some_and(|&n| n > 0))
         .collect();
+    let color = args.color.enabled(report_is_terminal);
     if !events_to_stdout {
         write_report(
             &outcome.report,
             format,
-            catalog,
-            args.top,
+            (catalog, args.top, color),
             io::stdout().lock(),
         )?;
     } else if !quiet {
         write_report(
             &outcome.report,
             format,
-            catalog,
-            args.top,
+            (catalog, args.top, color),
             io::stderr().lock(),
         )?;
     }
@@ -109,17 +117,19 @@ pub fn run(catalog: &Catalog, args: &ScanArgs, quiet: bool) -> Result<ScanOutcom
     Ok(outcome)
 }
 
+/// `text` is what the text format needs: the catalog, `--top` and
+/// whether to colour.
 fn write_report(
     report: &Report,
     format: ReportFormat,
-    catalog: &Catalog,
-    top: usize,
+    text: (&Catalog, usize, bool),
     out: impl Write,
 ) -> Result<(), ScanError> {
     let mut out = BufWriter::new(out);
+    let (catalog, top, color) = text;
     match format {
         ReportFormat::Json => report.write_json(&mut out),
-        ReportFormat::Text => report.write_text(&mut out, catalog, top),
+        ReportFormat::Text => report.write_text(&mut out, catalog, top, color),
     }
     .and_then(|()| out.flush())
     .map_err(ScanError::Output)

@@ -287,7 +287,14 @@ impl Metrics {
             stop.clone().cancelled_owned(),
         ));
         let stop = stop.drop_guard();
-        log::info!("serving metrics at http://{local}/metrics");
+        // Asked for port 0, the user learns the port only from this line:
+        // then it is said at the default level.
+        let level = if addr.0.port() == 0 {
+            log::Level::Warn
+        } else {
+            log::Level::Info
+        };
+        log::log!(level, "serving metrics at http://{local}/metrics");
         Ok(Metrics {
             shared,
             addr: local,

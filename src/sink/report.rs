@@ -75,13 +75,17 @@ impl Report {
     }
 
     /// The text report; `top` is how many codes the top-codes table and the
-    /// unknown-codes list each list (the rest are only counted).
+    /// unknown-codes list each list (the rest are only counted). With
+    /// `color`, headings are bold and categories coloured (ANSI SGR); the
+    /// text and its columns are the same either way.
     pub fn write_text(
         &self,
         out: &mut impl Write,
         catalog: &Catalog,
         top: usize,
+        color: bool,
     ) -> io::Result<()> {
+        let paint = Paint(color);
         let secs = self.elapsed_ms as f64 / 1000.0;
         writeln!(
             out,
@@ -102,9 +106,9 @@ impl Report {
         )?;
         if self.hits > 0 {
             writeln!(out)?;
-            self.write_table(out)?;
+            self.write_table(out, paint)?;
             writeln!(out)?;
-            self.write_top(out, catalog, top)?;
+            self.write_top(out, catalog, top, paint)?;
             writeln!(out)?;
             self.timeline.write_text(out, &mut LocalZone::system())?;
         }
@@ -112,12 +116,15 @@ impl Report {
             writeln!(out)?;
             writeln!(
                 out,
-                "Unknown codes (a known prefix, but not in the catalog; add them with --catalog FILE):"
+                "{}",
+                paint.heading(
+                    "Unknown codes (a known prefix, but not in the catalog; add them with --catalog FILE):"
+                )
             )?;
             let mut unknown: Vec<(&String, &u64)> = self.unknown_codes.iter().collect();
             unknown.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             for (code, n) in unknown.iter().take(top) {
-                writeln!(out, "  {:>8}  {code}", group(**n))?;
+                writeln!(out, "  {:>8}  {}", group(**n), paint.unknown(code))?;
             }
             if unknown.len() > top {
                 writeln!(
@@ -129,12 +136,12 @@ impl Report {
         }
         if !self.errors.is_empty() {
             writeln!(out)?;
-            writeln!(
-                out,
+            let heading = format!(
                 "Could not read {} input{}:",
                 self.errors.len(),
                 if self.errors.len() == 1 { "" } else { "s" }
-            )?;
+            );
+            writeln!(out, "{}", paint.error(&heading))?;
             for e in &self.errors {
                 writeln!(out, "  {}: {}", escape_controls(&e.path), e.error)?;
             }
@@ -143,7 +150,7 @@ impl Report {
     }
 
     /// Services down, categories across (only those with hits), totals.
-    fn write_table(&self, out: &mut impl Write) -> io::Result<()> {
+    fn write_table(&self, out: &mut impl Write, paint: Paint) -> io::Result<()> {
         let cats: Vec<Category> = Category::ALL
             .into_iter()
             .filter(|c| self.by_category.contains_key(c))
@@ -156,11 +163,12 @@ impl Report {
             .unwrap_or(0)
             .max("service".len());
         let width = |c: &Category| c.as_str().len().max(6);
-        write!(out, "{}", pad("service", svc_w))?;
+        write!(out, "{}", paint.heading(&pad("service", svc_w)))?;
         for c in &cats {
-            write!(out, "  {:>w$}", c.as_str(), w = width(c))?;
+            let cell = format!("{:>w$}", c.as_str(), w = width(c));
+            write!(out, "  {}", paint.category(*c, &cell))?;
         }
-        writeln!(out, "  {:>8}", "total")?;
+        writeln!(out, "  {}", paint.heading(&format!("{:>8}", "total")))?;
         let row = |out: &mut dyn Write,
                    name: &str,
                    counts: &dyn Fn(Category) -> u64,
@@ -186,10 +194,16 @@ impl Report {
         )
     }
 
-    fn write_top(&self, out: &mut impl Write, catalog: &Catalog, top: usize) -> io::Result<()> {
+    fn write_top(
+        &self,
+        out: &mut impl Write,
+        catalog: &Catalog,
+        top: usize,
+        paint: Paint,
+    ) -> io::Result<()> {
         let mut codes: Vec<(&String, &u64)> = self.by_code.iter().collect();
         codes.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        writeln!(out, "Top codes:")?;
+        writeln!(out, "{}", paint.heading("Top codes:"))?;
         let shown: Vec<(u64, &crate::catalog::Entry)> = codes
             .iter()
             .take(top)
@@ -208,13 +222,14 @@ impl Report {
             .max()
             .unwrap_or(0);
         for (n, e) in shown {
+            let category = format!("{:<w_category$}", e.category.as_str());
             writeln!(
                 out,
-                "  {:>8}  {}  {}  {:<w_category$}  {}",
+                "  {:>8}  {}  {}  {}  {}",
                 group(n),
                 pad(&e.code, w_code),
                 pad(&e.service, w_service),
-                e.category.as_str(),
+                paint.category(e.category, &category),
                 e.message
             )?;
             if let Some(remedy) = e.remedy.preferred() {
@@ -229,6 +244,48 @@ impl Report {
             )?;
         }
         Ok(())
+    }
+}
+
+/// Colour for the text report, or none: each method wraps an already
+/// padded cell in an SGR sequence and a reset, so columns stay aligned.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn sgr<'a>(self, code: &str, s: &'a str) -> Cow<'a, str> {
+        if self.0 {
+            Cow::Owned(format!("\x1b[{code}m{s}\x1b[0m"))
+        } else {
+            Cow::Borrowed(s)
+        }
+    }
+
+    fn heading(self, s: &str) -> Cow<'_, str> {
+        self.sgr("1", s)
+    }
+
+    fn unknown(self, s: &str) -> Cow<'_, str> {
+        self.sgr("33", s)
+    }
+
+    fn error(self, s: &str) -> Cow<'_, str> {
+        self.sgr("1;31", s)
+    }
+
+    /// Red for what a person must act on (quota, access), yellow for
+    /// what passes (retry), and so on.
+    fn category(self, c: Category, s: &str) -> Cow<'_, str> {
+        let code = match c {
+            Category::Quota => "31",
+            Category::Access => "35",
+            Category::Retry => "33",
+            Category::ResourceState => "36",
+            Category::FixRequest => "34",
+            Category::Unsupported => "32",
+            Category::ContactSupport => "1;31",
+        };
+        self.sgr(code, s)
     }
 }
 
