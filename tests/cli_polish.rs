@@ -4,7 +4,7 @@
 
 mod support;
 
-use common::services::{Proc, require_tool, series, wait_for};
+use support::services::{Proc, require_tool, series, wait_for};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -425,7 +425,7 @@ fn visible_command_paths() -> Vec<Vec<String>> {
 }
 
 fn generated(args: &[&str]) -> String {
-    let out = common::faultline()
+    let out = support::faultline()
         .arg("generate")
         .args(args)
         .output()
@@ -664,7 +664,7 @@ fn a_closed_pipe_ends_generate_quietly() {
     ] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        let out = Command::new(common::bin_path())
+        let out = Command::new(support::bin_path())
             .arg("generate")
             .args(args)
             .stdout(writer)
@@ -688,7 +688,7 @@ fn events_that_cannot_be_written_name_the_file() {
     let log = dir.path().join("app.log");
     std::fs::write(&log, LOG).unwrap();
     // /dev/full opens, and every write fails with ENOSPC.
-    let out = common::faultline()
+    let out = support::faultline()
         .args(["scan", "--format", "json", "--events", "/dev/full"])
         .arg(&log)
         .output()
@@ -709,7 +709,7 @@ fn events_that_cannot_be_written_name_the_file() {
 
 /// `tail ARGS` that must fail at start-up: its exit status and stderr.
 fn tail_fails(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(common::bin_path())
+    let out = Command::new(support::bin_path())
         .current_dir(dir)
         .arg("tail")
         .args(args)
@@ -769,7 +769,7 @@ fn an_os_error_is_said_once() {
         ),
     ];
     for (args, os) in cases {
-        let out = Command::new(common::bin_path())
+        let out = Command::new(support::bin_path())
             .current_dir(d)
             .args(&args)
             .stdin(Stdio::null())
@@ -795,7 +795,7 @@ fn a_catalog_saved_with_a_byte_order_mark_is_accepted() {
         .as_bytes(),
     );
     std::fs::write(&catalog, bytes).unwrap();
-    let out = common::faultline()
+    let out = support::faultline()
         .arg("--catalog")
         .arg(&catalog)
         .args(["explain", "MyApp.0001"])
@@ -812,7 +812,7 @@ fn a_catalog_saved_with_a_byte_order_mark_is_accepted() {
 /// A text report of `LOG` in `dir`, run under a pseudo-terminal (`script`
 /// from util-linux) when `tty`, with `env` set and `--color` as given.
 fn report_colors(dir: &Path, tty: bool, color: Option<&str>, env: &[(&str, &str)]) -> String {
-    let mut cmd = format!("{} scan --format text", common::bin_path().display());
+    let mut cmd = format!("{} scan --format text", support::bin_path().display());
     if let Some(c) = color {
         cmd.push_str(&format!(" --color {c}"));
     }
@@ -904,7 +904,7 @@ fn short_flags_as_in_ripgrep() {
     std::fs::write(elsewhere.join("b.log"), "x Ecs.0013 y\nx Ecs.0013 y\n").unwrap();
     std::os::unix::fs::symlink(&elsewhere, walked.join("link")).unwrap();
     let hits = |flags: &[&str]| {
-        let out = common::faultline()
+        let out = support::faultline()
             .args(["scan", "--format", "json"])
             .args(flags)
             .arg(&walked)
@@ -915,13 +915,13 @@ fn short_flags_as_in_ripgrep() {
             "{flags:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        common::json_of(&out)["hits"].as_u64().unwrap()
+        support::json_of(&out)["hits"].as_u64().unwrap()
     };
     // 1 hit in walked/, 2 more behind the link.
     assert_eq!(hits(&["-j", "1"]), 1);
     assert_eq!(hits(&["-j", "2", "-L"]), 3);
     assert_eq!(hits(&["--follow"]), 3);
-    let bad = common::faultline()
+    let bad = support::faultline()
         .args(["scan", "-j", "0"])
         .arg(&walked)
         .output()
@@ -935,7 +935,7 @@ fn a_metrics_port_chosen_by_the_system_is_logged_by_default() {
     let d = dir.path();
     let log = d.join("app.log");
     std::fs::write(&log, "").unwrap();
-    let mut cmd = Command::new(common::bin_path());
+    let mut cmd = Command::new(support::bin_path());
     cmd.current_dir(d)
         .args(["tail", "--summaries"])
         .arg(d.join("summaries.jsonl"))
@@ -957,7 +957,7 @@ fn a_metrics_port_chosen_by_the_system_is_logged_by_default() {
         },
     );
     assert_ne!(addr.port(), 0);
-    let body = common::services::get_ok(addr, "/metrics").unwrap();
+    let body = support::services::get_ok(addr, "/metrics").unwrap();
     assert!(
         series(&body).contains_key("faultline_lines_total"),
         "{body}"
@@ -973,7 +973,7 @@ fn one_hit_is_not_hits() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("one.log");
     std::fs::write(&log, "2026-11-30T02:04:20Z x Ecs.0013 y\nx Ecs.0013 y\n").unwrap();
-    let out = common::faultline()
+    let out = support::faultline()
         .args(["scan", "--format", "text"])
         .arg(&log)
         .output()
@@ -986,14 +986,14 @@ fn one_hit_is_not_hits() {
 
 #[test]
 fn the_readme_timeline_is_real_output() {
-    let root = common::root();
+    let root = support::root();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let after = &readme[readme
         .find("TZ=Asia/Shanghai faultline scan --format text")
         .expect("the README's timeline command")..];
     let block = &after[after.find("```text\n").unwrap() + 8..];
     let block = &block[..block.find("```").unwrap()];
-    let out = common::faultline()
+    let out = support::faultline()
         .env("TZ", "Asia/Shanghai")
         .args(["scan", "--format", "text", "fixtures/timeline/incident.log"])
         .output()
