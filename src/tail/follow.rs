@@ -108,15 +108,25 @@ pub struct Tailer {
     compare: Scratch,
     /// Directories whose files are never followed: the state directory.
     own_dirs: Vec<Key>,
+    /// Matched files waiting for a descriptor, in the order met.
+    unopened: Vec<Unopened>,
+    /// Whether the pressure was warned about (once, until it ends).
+    pressure_warned: bool,
+    /// At most this many followed files (the descriptor limit less
+    /// [`DESCRIPTOR_RESERVE`]).
+    max_followers: Option<usize>,
 }
 
 mod copies;
 mod sighting;
 mod start;
+mod unopened;
 
 use copies::Lost;
 pub use copies::{COPY_SETTLE, LOST_MEMORY};
 use sighting::link_target;
+pub use unopened::DESCRIPTOR_RESERVE;
+use unopened::Unopened;
 
 const STDIN_SOURCE: &str = "\"-\"";
 
@@ -155,6 +165,9 @@ impl Tailer {
             scratch: Vec::new(),
             compare: Scratch::new(),
             own_dirs: Vec::new(),
+            unopened: Vec::new(),
+            pressure_warned: false,
+            max_followers: None,
             agg: WindowAggregator::new(catalog.len(), now, totals),
             events: events.map(|out| EventWriter::new(&catalog, out)),
             events_buf: Vec::new(),
@@ -172,6 +185,14 @@ impl Tailer {
 
     pub fn patterns(&self) -> &Patterns {
         &self.patterns
+    }
+
+    /// Follows at most as many files as `open_files` descriptors allow
+    /// (RLIMIT_NOFILE's soft limit), [`DESCRIPTOR_RESERVE`] kept free;
+    /// further files wait (see `unopened`).
+    pub fn limit_descriptors(&mut self, open_files: u64) {
+        let max = open_files.saturating_sub(DESCRIPTOR_RESERVE).max(1);
+        self.max_followers = Some(usize::try_from(max).unwrap_or(usize::MAX));
     }
 
     /// Files being followed (parked copies included).
@@ -202,29 +223,6 @@ impl Tailer {
         real.parent()
             .and_then(key_of)
             .is_some_and(|k| self.own_dirs.contains(&k))
-    }
-
-    /// Opens a matched file, unless it is compressed (skipped in tail mode)
-    /// or one of faultline's own outputs.
-    fn open(&mut self, path: &Path) -> Option<Candidate> {
-        if self.in_own_dir(path) {
-            return None;
-        }
-        match Candidate::open(path) {
-            Ok(c) if self.skipped.contains(&c.key) => None,
-            Ok(c) if c.compressed() => {
-                log::debug!("{}: compressed, skipped in tail mode", path.display());
-                self.skipped.insert(c.key);
-                None
-            }
-            Ok(c) => Some(c),
-            // Gone between listing and opening, or unreadable: say so
-            // once per look; it is tried again at the next one.
-            Err(e) => {
-                log::warn!("{}: {}", path.display(), crate::input::describe(&e));
-                None
-            }
-        }
     }
 
     fn follow(&mut self, c: Candidate, progress: Progress, state: State) {
