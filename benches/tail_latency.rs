@@ -8,7 +8,11 @@
 //! notes when each line arrived. Latency = arrival − write. Both tools run
 //! on the same kind of file in the same run.
 //!
-//! Run: `cargo bench --bench tail_latency` (about 30 s; `LINES=N` changes the
+//! Then the same through a symlink (`link.log -> real.log`, the writer
+//! appends to `real.log`), and the agent's CPU time, peak RSS and
+//! descriptors while `FILES` (2,000) files stay idle for `IDLE_SECS` (30).
+//!
+//! Run: `cargo bench --bench tail_latency` (about 80 s; `LINES=N` changes the
 //! number of lines per tool, default 1000). Needs `tail` and `grep`.
 
 use std::collections::HashMap;
@@ -189,6 +193,28 @@ fn main() {
         .unwrap();
     let ours = stats(measure(child, &log, Output::Event, lines, 7));
 
+    // Through a symlink, as in Kubernetes' /var/log/containers: the tool
+    // follows link.log, the writer appends to the file it points to.
+    let real = dir.path().join("real.log");
+    std::fs::write(&real, b"").unwrap();
+    let link = dir.path().join("link.log");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let child = Command::new(faultline())
+        .args([
+            "tail",
+            "--interval",
+            "1h",
+            "--summaries",
+            "/dev/null",
+            "--events",
+            "-",
+        ])
+        .arg(&link)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let linked = stats(measure(child, &real, Output::Event, lines, 7));
+
     let log2 = dir.path().join("grep.log");
     std::fs::write(&log2, b"").unwrap();
     let pipeline = format!(
@@ -209,6 +235,7 @@ fn main() {
     );
     for (name, s) in [
         ("faultline tail --events -", &ours),
+        ("  the same, through a link", &linked),
         ("tail -F | grep -F -f", &theirs),
     ] {
         println!(
@@ -217,10 +244,19 @@ fn main() {
         );
     }
 
-    // Idle CPU: 1,000 files that nobody writes, for 10 s.
+    // Idle CPU and memory: FILES files (default 2,000) that nobody writes,
+    // for IDLE_SECS seconds (default 30), after a 2 s start.
+    let files: usize = std::env::var("FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let idle_secs: u64 = std::env::var("IDLE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
     let idle = dir.path().join("idle");
     std::fs::create_dir(&idle).unwrap();
-    for i in 0..1000 {
+    for i in 0..files {
         std::fs::write(idle.join(format!("f{i:04}.log")), b"start Ecs.0013\n").unwrap();
     }
     let mut child = Command::new(faultline())
@@ -230,7 +266,7 @@ fn main() {
         .unwrap();
     std::thread::sleep(Duration::from_secs(2));
     let before = cpu_ticks(child.id());
-    std::thread::sleep(Duration::from_secs(10));
+    std::thread::sleep(Duration::from_secs(idle_secs));
     let used = cpu_ticks(child.id()) - before;
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
     let hwm = status
@@ -238,6 +274,9 @@ fn main() {
         .find(|l| l.starts_with("VmHWM"))
         .unwrap_or("VmHWM: ?")
         .to_string();
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", child.id()))
+        .map(|d| d.count())
+        .unwrap_or(0);
     // SAFETY: kill(2) on our own child's pid.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
@@ -245,9 +284,9 @@ fn main() {
     let _ = child.wait();
     // Clock ticks are 1/100 s on Linux.
     println!(
-        "idle: 1,000 files, default 10 s windows and 1 s poll: {} ms CPU in 10 s ({:.2} %); peak {}",
+        "idle: {files} files, default 10 s windows and 1 s poll: {} ms CPU in {idle_secs} s ({:.2} % of a core); peak RSS {}; {fds} descriptors",
         used * 10,
-        used as f64 / 10.0,
+        used as f64 / idle_secs as f64,
         hwm.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")
     );
 }

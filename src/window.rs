@@ -48,10 +48,6 @@ pub struct CumulativeTotals {
     pub by_code: BTreeMap<String, u64>,
 }
 
-/// The old name, for `src/tail/follow*.rs` only, which another branch is
-/// splitting: after that merge, rename its uses and delete this line.
-pub use CumulativeTotals as Totals;
-
 /// One summary line (SPEC section 3, `tail`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct WindowSummary {

@@ -79,7 +79,11 @@ fn totals(v: &Value) -> Written {
 /// Waits (bounded) until the agent's totals are `want`; they must never
 /// go past it.
 fn wait_for(agent: &Agent, want: &Written) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    wait_within(agent, want, Duration::from_secs(10));
+}
+
+fn wait_within(agent: &Agent, want: &Written, limit: Duration) {
+    let deadline = Instant::now() + limit;
     loop {
         if let Some(last) = summaries(&agent.summaries).last() {
             let got = totals(last);
@@ -279,5 +283,84 @@ fn a_code_at_the_end_of_stdin_counts_at_sigterm() {
             bytes: 23,
             hits: 1
         }
+    );
+}
+
+/// The followed files a process holds open now, from `/proc/PID/fd`.
+fn open_logs(pid: u32, dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|p| p.starts_with(dir) && p.extension().is_some_and(|e| e == "log"))
+        .collect()
+}
+
+#[test]
+fn more_files_than_descriptors_are_all_read_once_as_descriptors_free_up() {
+    const FILES: usize = 600;
+    const NOFILE: u64 = 256;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let logs = root.join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let summaries = root.join("summaries.jsonl");
+    let paths: Vec<PathBuf> = (0..FILES)
+        .map(|i| logs.join(format!("app-{i:04}.log")))
+        .collect();
+    let mut w = Written::default();
+    for (i, p) in paths.iter().enumerate() {
+        append(p, &w.lines(&format!("f{i} first"), 2));
+    }
+    let args = ["--from", "beginning", "--state-dir", "state", "logs/*.log"];
+    // Without pressure first, so a checkpoint holds every file's position.
+    let agent = start(root, &summaries, &args);
+    wait_within(&agent, &w, Duration::from_secs(60));
+    assert_eq!(stop(agent), w);
+
+    // Restarted under a limit of 256 descriptors, with more written to
+    // every file: the files without a descriptor keep their saved
+    // positions (never read again from their beginning) and wait.
+    for (i, p) in paths.iter().enumerate() {
+        append(p, &w.lines(&format!("f{i} second"), 2));
+    }
+    let agent = Agent::start_limited(root, &summaries, &args, Stdio::null(), Some(NOFILE));
+    let pid = agent.child.id();
+    // Files read to their end are deleted (a deleted followed file is
+    // still read to its end): their descriptors free up after the grace
+    // period, and the waiting files are opened.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut rounds = 0;
+    loop {
+        let got = summaries_of(&summaries).last().map(totals).unwrap();
+        assert!(
+            got.bytes <= w.bytes && got.hits <= w.hits,
+            "counted more than written: {got:?}, want {w:?}"
+        );
+        if got == w {
+            break;
+        }
+        assert!(Instant::now() < deadline, "totals {got:?}, want {w:?}");
+        let open = open_logs(pid, &logs);
+        assert!(open.len() < NOFILE as usize, "{} files open", open.len());
+        let mut deleted = 0;
+        for p in open.iter().filter(|p| p.exists()) {
+            std::fs::remove_file(p).unwrap();
+            deleted += 1;
+        }
+        if deleted > 0 {
+            rounds += 1;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(rounds >= 2, "the limit should have kept files waiting");
+    assert_eq!(stop(agent), w);
+    let stderr = std::fs::read_to_string(root.join("agent-stderr.txt")).unwrap();
+    let warnings = stderr
+        .lines()
+        .filter(|l| l.starts_with("faultline: warn:"))
+        .count();
+    assert!(
+        warnings <= 2 * rounds,
+        "warned {warnings} times in {rounds} rounds:\n{stderr}"
     );
 }

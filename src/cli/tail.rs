@@ -19,7 +19,7 @@ pub fn run(
     args: &TailArgs,
     reload: impl Fn() -> Result<Catalog> + Send + 'static,
 ) -> Result<()> {
-    raise_open_files_limit();
+    let open_files = raise_open_files_limit();
     // The one runtime of the agent. Its future (the reading, synchronous)
     // runs on this thread; the metrics server, the summaries' delivery and
     // the signal tasks on the one worker, so a scrape or a POST never
@@ -64,7 +64,7 @@ pub fn run(
             Some(config) => kafka::run(catalog, config, reloaded, shutdown)
                 .await
                 .map_err(Into::into),
-            None => tail::run(catalog, config(args), reloaded, shutdown)
+            None => tail::run(catalog, config(args, open_files), reloaded, shutdown)
                 .await
                 .map_err(Into::into),
         }
@@ -102,8 +102,9 @@ fn kafka_config(args: &TailArgs) -> Option<kafka::Config> {
     })
 }
 
-fn config(args: &TailArgs) -> Config {
+fn config(args: &TailArgs, open_files: Option<u64>) -> Config {
     Config {
+        open_files,
         paths: args.paths.clone(),
         from_end: args.from == StartFrom::End,
         interval: args.interval,
@@ -119,17 +120,26 @@ fn config(args: &TailArgs) -> Config {
 }
 
 /// Following a thousand files needs a thousand descriptors; the usual soft
-/// limit is 1024. Raise it to the hard limit.
-fn raise_open_files_limit() {
+/// limit is 1024. Raise it to the hard limit; the limit in force after.
+fn raise_open_files_limit() -> Option<u64> {
     // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
     unsafe {
         let mut lim = libc::rlimit {
             rlim_cur: 0,
             rlim_max: 0,
         };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return None;
         }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim = raised;
+            }
+        }
+        (lim.rlim_cur != libc::RLIM_INFINITY).then_some(lim.rlim_cur)
     }
 }

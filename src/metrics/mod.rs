@@ -12,7 +12,8 @@
 //!   [`crate::matcher::PrefixId`]); the unknown code itself is never a
 //!   label, so any number of distinct unknown codes adds no series;
 //! - `faultline_lines_total`, `faultline_bytes_total`,
-//!   `faultline_files_watched`, `faultline_detection_latency_seconds`
+//!   `faultline_files_watched`, `faultline_files_unopened` (matched files
+//!   waiting for a descriptor), `faultline_detection_latency_seconds`
 //!   (histogram, 100 µs to 10 s);
 //! - summary delivery: `faultline_summaries_{sent,failed,dropped}_total`
 //!   and `faultline_summaries_queued` (see [`DeliveryStats`]);
@@ -166,6 +167,7 @@ struct LiveCounters {
     lines: AtomicU64,
     bytes: AtomicU64,
     files_watched: AtomicU64,
+    files_unopened: AtomicU64,
     latency: LatencyHistogram,
     delivery: Arc<DeliveryStats>,
     /// `tail` from Kafka: messages behind the end, by "TOPIC/PARTITION".
@@ -271,6 +273,7 @@ impl Metrics {
             lines: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             files_watched: AtomicU64::new(0),
+            files_unopened: AtomicU64::new(0),
             latency: LatencyHistogram::new(),
             delivery,
             consumer_lag: Mutex::new(Vec::new()),
@@ -332,6 +335,11 @@ impl Metrics {
 
     pub fn set_files_watched(&self, n: usize) {
         self.shared.files_watched.store(n as u64, Relaxed);
+    }
+
+    /// Matched files waiting for a descriptor.
+    pub fn set_files_unopened(&self, n: usize) {
+        self.shared.files_unopened.store(n as u64, Relaxed);
     }
 
     /// `tail` from Kafka: the lag of each partition owned now.
@@ -417,6 +425,12 @@ impl Collector for TailCollector {
             "faultline_files_watched",
             "Files being followed now.",
             s.files_watched.load(Relaxed),
+        )?;
+        gauge(
+            &mut encoder,
+            "faultline_files_unopened",
+            "Files matched but not opened yet for want of a file descriptor; opened as descriptors free up.",
+            s.files_unopened.load(Relaxed),
         )?;
         {
             let lag = s.consumer_lag.lock().unwrap_or_else(|e| e.into_inner());
@@ -554,6 +568,7 @@ mod tests {
             lines: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             files_watched: AtomicU64::new(0),
+            files_unopened: AtomicU64::new(0),
             latency: LatencyHistogram::new(),
             delivery: Arc::default(),
             consumer_lag: Mutex::new(Vec::new()),

@@ -21,10 +21,11 @@ pub struct Sighting {
     pub key: Option<Key>,
 }
 
-/// Every regular file the patterns match now.
-pub fn look_all(patterns: &Patterns) -> Vec<Sighting> {
-    patterns
-        .expand()
+/// Every regular file the patterns match now, and whether the look was
+/// complete (every directory listed; see [`Patterns::expand_complete`]).
+pub fn look_all(patterns: &Patterns) -> (Vec<Sighting>, bool) {
+    let (paths, complete) = patterns.expand_complete();
+    let sightings = paths
         .into_iter()
         .filter_map(|path| {
             let meta = std::fs::metadata(&path).ok()?;
@@ -33,7 +34,8 @@ pub fn look_all(patterns: &Patterns) -> Vec<Sighting> {
                 path,
             })
         })
-        .collect()
+        .collect();
+    (sightings, complete)
 }
 
 /// Just these paths, from file-system events that may have added, removed

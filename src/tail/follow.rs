@@ -70,7 +70,7 @@ use crate::pipeline::{Hits, InputEvents, catalog_matcher};
 use crate::search::{ResumePoint, Searcher};
 use crate::sink::events::EventWriter;
 use crate::window::{
-    HitObserver, Totals, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis,
+    HitObserver, CumulativeTotals, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis,
 };
 use std::collections::HashSet;
 use std::io::{self, Seek, SeekFrom, Write};
@@ -112,15 +112,25 @@ pub struct Tailer {
     own_dirs: Vec<Key>,
     /// Room for reading files of CRI records, shared by all followers.
     cri: CriRoom,
+    /// Matched files waiting for a descriptor, in the order met.
+    unopened: Vec<Unopened>,
+    /// Whether the pressure was warned about (once, until it ends).
+    pressure_warned: bool,
+    /// At most this many followed files (the descriptor limit less
+    /// [`DESCRIPTOR_RESERVE`]).
+    max_followers: Option<usize>,
 }
 
 mod copies;
 mod sighting;
 mod start;
+mod unopened;
 
 use copies::Lost;
 pub use copies::{COPY_SETTLE, LOST_MEMORY};
 use sighting::link_target;
+pub use unopened::DESCRIPTOR_RESERVE;
+use unopened::Unopened;
 
 const STDIN_SOURCE: &str = "\"-\"";
 
@@ -149,17 +159,20 @@ impl Tailer {
         catalog: Catalog,
         patterns: Patterns,
         events: Option<Box<dyn Write + Send>>,
-        saved_totals: Option<(Totals, String)>,
+        saved_totals: Option<(CumulativeTotals, String)>,
         now: SystemTime,
     ) -> Result<Tailer, MatcherError> {
         let matcher = catalog_matcher(&catalog)?;
-        let (totals, created) = saved_totals.unwrap_or_else(|| (Totals::default(), rfc3339(now)));
+        let (totals, created) = saved_totals.unwrap_or_else(|| (CumulativeTotals::default(), rfc3339(now)));
         Ok(Tailer {
             behind: Vec::with_capacity(2 * BEHIND_BYTES),
             scratch: Vec::new(),
             compare: Scratch::new(),
             own_dirs: Vec::new(),
             cri: CriRoom::default(),
+            unopened: Vec::new(),
+            pressure_warned: false,
+            max_followers: None,
             agg: WindowAggregator::new(catalog.len(), now, totals),
             events: events.map(|out| EventWriter::new(&catalog, out)),
             events_buf: Vec::new(),
@@ -179,13 +192,21 @@ impl Tailer {
         &self.patterns
     }
 
+    /// Follows at most as many files as `open_files` descriptors allow
+    /// (RLIMIT_NOFILE's soft limit), [`DESCRIPTOR_RESERVE`] kept free;
+    /// further files wait (see `unopened`).
+    pub fn limit_descriptors(&mut self, open_files: u64) {
+        let max = open_files.saturating_sub(DESCRIPTOR_RESERVE).max(1);
+        self.max_followers = Some(usize::try_from(max).unwrap_or(usize::MAX));
+    }
+
     /// Files being followed (parked copies included).
     pub fn files_watched(&self) -> usize {
         self.followers.len()
     }
 
     /// The cumulative totals so far (what the next summary's `totals` say).
-    pub fn totals(&self) -> Totals {
+    pub fn totals(&self) -> CumulativeTotals {
         self.agg.totals(&self.catalog)
     }
 
@@ -207,29 +228,6 @@ impl Tailer {
         real.parent()
             .and_then(key_of)
             .is_some_and(|k| self.own_dirs.contains(&k))
-    }
-
-    /// Opens a matched file, unless it is compressed (skipped in tail mode)
-    /// or one of faultline's own outputs.
-    fn open(&mut self, path: &Path) -> Option<Candidate> {
-        if self.in_own_dir(path) {
-            return None;
-        }
-        match Candidate::open(path) {
-            Ok(c) if self.skipped.contains(&c.key) => None,
-            Ok(c) if c.compressed() => {
-                log::debug!("{}: compressed, skipped in tail mode", path.display());
-                self.skipped.insert(c.key);
-                None
-            }
-            Ok(c) => Some(c),
-            // Gone between listing and opening, or unreadable: say so
-            // once per look; it is tried again at the next one.
-            Err(e) => {
-                log::warn!("{}: {}", path.display(), crate::input::describe(&e));
-                None
-            }
-        }
     }
 
     fn follow(&mut self, c: Candidate, progress: Progress, state: State) {

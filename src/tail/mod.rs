@@ -127,6 +127,10 @@ pub struct Config {
     pub poll_interval: Duration,
     /// Ask the kernel for file-system events (else the poll alone).
     pub file_events: bool,
+    /// The process's descriptor limit (RLIMIT_NOFILE, soft): at most this
+    /// many less [`follow::DESCRIPTOR_RESERVE`] files are followed at once;
+    /// more wait until descriptors free up. `None`: no limit known.
+    pub open_files: Option<u64>,
 }
 
 /// Runs the agent until `shutdown` completes (or stdin, when it is the
@@ -206,6 +210,9 @@ pub async fn run(
         SystemTime::now(),
     )
     .map_err(AgentError::from)?;
+    if let Some(n) = config.open_files {
+        tailer.limit_descriptors(n);
+    }
     // The metrics take their labels from the tailer's matcher, and the
     // tailer feeds them from then on.
     let metrics = match &config.metrics_addr {
@@ -328,6 +335,7 @@ pub async fn run(
     loop {
         if let Some(m) = &metrics {
             m.set_files_watched(tailer.files_watched());
+            m.set_files_unopened(tailer.files_unopened());
         }
         let more = tailer.read_ready(Instant::now());
         if overflow.swap(false, Ordering::Relaxed) {

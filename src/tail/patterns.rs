@@ -185,6 +185,14 @@ impl Patterns {
 
     /// The regular files the patterns match now, sorted, without repeats.
     pub fn expand(&self) -> Vec<PathBuf> {
+        self.expand_complete().0
+    }
+
+    /// [`Patterns::expand`], and whether every directory could be listed
+    /// (false when one could not be opened, e.g. no descriptor left: then
+    /// a path missing from the list is not known to be gone).
+    pub fn expand_complete(&self) -> (Vec<PathBuf>, bool) {
+        let mut complete = true;
         let mut out = Vec::new();
         for p in &self.items {
             match p {
@@ -193,7 +201,7 @@ impl Patterns {
                         out.push(f.clone());
                     }
                 }
-                Pattern::Dir(d) => list(d, 1, false, &mut out, |_| true),
+                Pattern::Dir(d) => complete &= list(d, 1, false, &mut out, |_| true),
                 Pattern::Glob {
                     base,
                     matcher,
@@ -205,7 +213,7 @@ impl Patterns {
                     } else {
                         glob_depth(base, matcher)
                     };
-                    list(base, depth, *implicit_base, &mut out, |p| {
+                    complete &= list(base, depth, *implicit_base, &mut out, |p| {
                         matcher.is_match(p)
                     });
                 }
@@ -213,7 +221,7 @@ impl Patterns {
         }
         out.sort();
         out.dedup();
-        out
+        (out, complete)
     }
 }
 
@@ -240,15 +248,27 @@ fn parent_dir(f: &Path) -> PathBuf {
     }
 }
 
+/// Lists `dir` into `out`; false when a directory could not be read (a
+/// directory that does not exist is listed completely: it is empty).
 fn list(
     dir: &Path,
     depth: usize,
     strip_dot: bool,
     out: &mut Vec<PathBuf>,
     keep: impl Fn(&Path) -> bool,
-) {
+) -> bool {
+    let mut complete = true;
     let walker = walkdir::WalkDir::new(dir).min_depth(1).max_depth(depth);
-    for entry in walker.into_iter().filter_map(Result::ok) {
+    let entries = walker.into_iter().filter_map(|e| {
+        e.map_err(|e| {
+            let missing = e
+                .io_error()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+            complete &= missing;
+        })
+        .ok()
+    });
+    for entry in entries {
         // A symlink to a file is a file (the Kubernetes layout:
         // /var/log/containers/*.log are links into /var/log/pods).
         let ft = entry.file_type();
@@ -263,6 +283,7 @@ fn list(
             }
         }
     }
+    complete
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! when a test fails; and the summaries it wrote, read back.
 
 use serde_json::Value;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -23,11 +24,40 @@ impl Agent {
     /// from `stdin`; returns once it has written a summary beyond those
     /// already in `summaries`.
     pub fn start(dir: &Path, summaries: &Path, args: &[&str], stdin: Stdio) -> Agent {
+        Agent::start_limited(dir, summaries, args, stdin, None)
+    }
+
+    /// [`Agent::start`] with, when `nofile` is given, that soft and hard
+    /// RLIMIT_NOFILE set in the child before exec (as `prlimit
+    /// --nofile=N:N` would).
+    pub fn start_limited(
+        dir: &Path,
+        summaries: &Path,
+        args: &[&str],
+        stdin: Stdio,
+        nofile: Option<u64>,
+    ) -> Agent {
         let before = self::summaries(summaries).len();
         // Not `*.log`: an agent must not follow its own diagnostics.
         let stderr = dir.join(format!("agent-stderr.{before}.txt"));
         let level = std::env::var("FAULTLINE_TEST_LOG").unwrap_or_else(|_| "info".into());
-        let child = Command::new(super::bin_path())
+        let mut cmd = Command::new(super::bin_path());
+        if let Some(n) = nofile {
+            // SAFETY: setrlimit is async-signal-safe; it only reads `lim`.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: n,
+                        rlim_max: n,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let child = cmd
             .current_dir(dir)
             .args(["--log-level", &level])
             .args(["tail", "--interval", "100ms", "--poll-interval", "100ms"])

@@ -8,6 +8,8 @@ use super::super::discovery::{self, Sighting};
 use super::super::identity::{Key, key_of};
 use super::super::k8s;
 use super::Tailer;
+use super::unopened::{Opening, Pending};
+use crate::sink::events;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -35,8 +37,15 @@ impl Tailer {
             .filter(|&i| self.followers.get(i).is_some_and(|f| f.key == key))
             .or_else(|| self.followers.iter().position(|f| f.key == key));
         let Some(i) = i else {
-            if let Some(c) = self.open(&path) {
-                self.add_new(c, now);
+            if self.waiting_at(key, &path) {
+                return;
+            }
+            match self.open(&path) {
+                Opening::Opened(c) => self.add_new(c, now),
+                Opening::NoDescriptor(key) => {
+                    self.wait_for_descriptor(path, key, Pending::Beginning)
+                }
+                Opening::Skipped => {}
             }
             return;
         };
@@ -80,13 +89,21 @@ impl Tailer {
         // thousand scans of the followers.
         let mut index = self.index();
         let mut present: HashSet<Key> = HashSet::new();
-        for Sighting { path, key } in discovery::look_all(&self.patterns) {
+        let (sightings, complete) = discovery::look_all(&self.patterns);
+        for Sighting { path, key } in sightings {
             let key = key.expect("a full look sees files");
             if !self.skipped.contains(&key) {
                 present.insert(key);
             }
             self.sighted(path, key, now, &mut index);
         }
+        if !complete {
+            // A directory could not be listed (no descriptor left, most
+            // likely): what is missing is not known to be gone.
+            log::debug!("a directory could not be listed; nothing is taken for gone");
+            return;
+        }
+        self.forget_unmatched_waiting(|u| present.contains(&u.key));
         for i in 0..self.followers.len() {
             if present.contains(&self.followers[i].key) {
                 self.followers[i].state.find_path();
@@ -114,11 +131,12 @@ impl Tailer {
             }
         }
         let paths = &paths[..];
-        let followers = &self.followers;
+        let (followers, waiting) = (&self.followers, &self.unopened);
         let known = |p: &Path| {
             followers
                 .iter()
                 .any(|f| f.path.as_os_str() == p.as_os_str())
+                || waiting.iter().any(|u| u.path.as_os_str() == p.as_os_str())
         };
         let sightings: Vec<Sighting> = discovery::look_at(&self.patterns, paths, known).collect();
         let mut index = self.index();
@@ -137,6 +155,9 @@ impl Tailer {
                 self.sighted(path, key, now, &mut index);
             }
         }
+        self.forget_unmatched_waiting(|u| {
+            !paths.contains(&u.path) || key_of(&u.path) == Some(u.key)
+        });
     }
 
     /// Notes that `path` changed at `at`. False when no follower has that
@@ -189,5 +210,6 @@ impl Tailer {
                 f.state.saw_data(at);
             }
         }
+        self.open_waiting(at);
     }
 }
