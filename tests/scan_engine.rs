@@ -587,3 +587,92 @@ fn progress_counts_decompressed_bytes_without_a_made_up_eta() {
     let r: Value = serde_json::from_slice(&std::fs::read(d.join("out.json")).unwrap()).unwrap();
     assert_eq!(r["bytes"], 6u64 << 20);
 }
+
+/// gzip members as the gzip tool writes them (a file name in the header),
+/// an empty member and flate2's, decoded through ISA-L (when the system
+/// has libisal.so.2) and through flate2 (`FAULTLINE_NO_ISAL`): both give
+/// what GNU grep finds in `gzip -dc`'s output; a corrupt last member is an
+/// error naming the file, after the members before it were counted.
+#[test]
+fn gzip_members_decode_like_gzip_dc_through_either_inflater() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gzip = require_tool(&["gzip"], "gzip");
+    let member = |name: &str, text: &[u8]| {
+        std::fs::write(d.join(name), text).unwrap();
+        let out = Command::new(&gzip)
+            .args(["-c", "-6"])
+            .arg(d.join(name))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        std::fs::remove_file(d.join(name)).unwrap();
+        out.stdout
+    };
+    let mut stream = member("first.log", &log_text(30_000));
+    stream.extend(member("empty.log", b""));
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut e, &log_text(7)).unwrap();
+    stream.extend(e.finish().unwrap());
+    stream.extend(member("third.log", &log_text(1_001)));
+    std::fs::write(d.join("all.gz"), &stream).unwrap();
+    let reference = Command::new(&gzip)
+        .args(["-dc"])
+        .arg(d.join("all.gz"))
+        .output()
+        .unwrap();
+    assert!(reference.status.success());
+    let plain = reference.stdout;
+    let (known, unknown) = grep_reference(&plain, &catalog());
+    // The first member, then a member whose deflate data is cut and
+    // garbled.
+    let first = member("first.log", &log_text(30_000));
+    let mut corrupt = first.clone();
+    let mut bad = member("bad.log", &log_text(5_000));
+    let half = bad.len() / 2;
+    bad.truncate(half);
+    bad.extend_from_slice(&[0xff; 64]);
+    corrupt.extend(bad);
+    std::fs::write(d.join("corrupt.gz"), &corrupt).unwrap();
+    let (first_known, _) = grep_reference(&log_text(30_000), &catalog());
+    for no_isal in [false, true] {
+        let mut cmd = Command::new(bin_path());
+        cmd.current_dir(d)
+            .args(["scan", "--format", "json", "--threads", "1", "all.gz"]);
+        if no_isal {
+            cmd.env("FAULTLINE_NO_ISAL", "1");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "no_isal {no_isal}");
+        let r = json_of(&out);
+        assert_eq!(r["errors"], serde_json::json!([]), "no_isal {no_isal}");
+        assert_eq!(r["bytes"], plain.len() as u64, "no_isal {no_isal}");
+        assert_eq!(r["lines"], count_lines(&plain), "no_isal {no_isal}");
+        assert_eq!(by_code(&r), known, "no_isal {no_isal}");
+        assert_eq!(r["unknown"], unknown.values().sum::<u64>());
+
+        let mut cmd = Command::new(bin_path());
+        cmd.current_dir(d)
+            .args(["scan", "--format", "json", "--threads", "1", "corrupt.gz"]);
+        if no_isal {
+            cmd.env("FAULTLINE_NO_ISAL", "1");
+        }
+        let out = cmd.output().unwrap();
+        let r = json_of(&out);
+        assert_eq!(
+            r["errors"][0]["path"], "corrupt.gz",
+            "no_isal {no_isal}: {r}"
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("corrupt.gz"),
+            "no_isal {no_isal}"
+        );
+        // Everything of the first member was read before the failure.
+        for (code, n) in &first_known {
+            assert!(
+                r["by_code"][code].as_u64().unwrap_or(0) >= *n,
+                "no_isal {no_isal}: {code} {r}"
+            );
+        }
+    }
+}
