@@ -340,15 +340,33 @@ impl Read for Pipelined {
     }
 }
 
+/// An input opened for reading.
+pub struct Opened {
+    pub compression: Compression,
+    /// The decompressed bytes.
+    pub reader: Box<dyn Read + Send>,
+    /// A regular file's size when it was opened: a plain file read to its
+    /// end in fewer bytes was cut under the scan (a file that grows is a
+    /// live log: what was there is read, no error).
+    pub size_at_open: Option<u64>,
+}
+
 /// Opens an input for reading, decompressed.
-pub fn open(
-    input: &Input,
-    progress: impl FnMut(u64) + Send + 'static,
-) -> io::Result<(Compression, Box<dyn Read + Send>)> {
-    match input {
-        Input::Stdin => decompressed(io::stdin(), progress),
-        Input::File(path) => decompressed(File::open(path)?, progress),
-    }
+pub fn open(input: &Input, progress: impl FnMut(u64) + Send + 'static) -> io::Result<Opened> {
+    let (raw, size_at_open): (Box<dyn Read + Send>, _) = match input {
+        Input::Stdin => (Box::new(io::stdin()), None),
+        Input::File(path) => {
+            let file = File::open(path)?;
+            let meta = file.metadata()?;
+            (Box::new(file), meta.is_file().then_some(meta.len()))
+        }
+    };
+    let (compression, reader) = decompressed(raw, progress)?;
+    Ok(Opened {
+        compression,
+        reader,
+        size_at_open,
+    })
 }
 
 /// A plain (not compressed) regular file, memory-mapped: searched in

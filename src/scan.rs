@@ -330,13 +330,17 @@ impl Workers<'_> {
                 .with_events(self.events.as_ref().map(|w| {
                     InputEvents::in_blocks(w, &name_json, &mut events_buf, EVENT_BLOCK_BYTES)
                 }));
+            // A streamed plain file read in fewer bytes than its size at
+            // open was cut under the scan, as a map's fault says.
+            let mut cut_short = None;
             let searched = if let Some(map) = &map {
                 map.search(&searcher, self.matcher, &mut sink, &mut progress)
             } else {
                 match input::open(input, progress) {
-                    Ok((_, reader)) => {
+                    Ok(opened) => {
                         searcher.reset();
-                        searcher.search_reader(self.matcher, reader, &mut sink)
+                        cut_short = Some((opened.compression, opened.size_at_open));
+                        searcher.search_reader(self.matcher, opened.reader, &mut sink)
                     }
                     Err(e) => {
                         result.errors.push(InputError::new(name, &e));
@@ -350,7 +354,10 @@ impl Workers<'_> {
                     result.files += 1;
                     result.bytes += totals.bytes;
                     result.lines += totals.lines;
-                    if map.as_ref().is_some_and(|m| m.changed()) {
+                    let shrank = cut_short.is_some_and(|(c, size)| {
+                        c == input::Compression::None && size.is_some_and(|n| totals.bytes < n)
+                    });
+                    if shrank || map.as_ref().is_some_and(|m| m.changed()) {
                         result.errors.push(changed(&name));
                     }
                 }
