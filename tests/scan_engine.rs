@@ -558,6 +558,28 @@ fn a_file_split_among_threads_gives_every_code_once_with_its_offset_and_line() {
     }
     assert_eq!(one["lines"], count_lines(&bytes));
     assert_eq!(one["bytes"], bytes.len() as u64);
+    // Without events no chunk needs line numbers: each counts its own
+    // LFs in its search, and the totals must still be exact.
+    for threads in ["2", "3"] {
+        let out = run(
+            d,
+            &[
+                "scan",
+                "--format",
+                "json",
+                "--threads",
+                threads,
+                "--chunk-bytes",
+                "1000",
+                "--mmap-min-bytes",
+                "0",
+                "big.log",
+            ],
+        );
+        let r = json_of(&out);
+        assert_eq!(r["lines"], count_lines(&bytes), "--threads {threads}");
+        assert_eq!(by_code(&r), by_code(&one), "--threads {threads}");
+    }
     // Split files beside whole ones (files in parallel, then chunks).
     std::fs::write(d.join("small.log"), log_text(50)).unwrap();
     let (one, one_ev) = scan_events(d, &["--threads", "1", "big.log", "small.log"]);
