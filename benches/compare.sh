@@ -73,6 +73,8 @@ for ((i = 1; i <= ROUNDS; i++)); do
   if [ -z "${RG_ONLY:-}" ] && command -v igzip > /dev/null; then # Debian package isal
     run "igzip -dc F.gz > /dev/null" "$SIZE" discard igzip -dc "$F.gz"
     run "faultline scan --threads 1 F.gz" "$SIZE" "$FL" scan --threads 1 --format json "$F.gz"
+    # The fallback inflater (flate2), as on a machine without libisal.so.2.
+    run "faultline scan --threads 1 F.gz (flate2)" "$SIZE" env FAULTLINE_NO_ISAL=1 "$FL" scan --threads 1 --format json "$F.gz"
   fi
   [ -n "${RG_ONLY:-}" ] || run "faultline scan F.zst" "$SIZE" "$FL" scan --format json "$F.zst"
   [ -n "${RG_ONLY:-}" ] || run "zstd -dc F.zst > /dev/null" "$SIZE" discard zstd -q -dc "$F.zst"
@@ -91,6 +93,11 @@ echo "--- faultline / rg, medians of $ROUNDS rounds (<= 1: as fast or faster)"
 ratio "built-in catalog, generated log" "faultline scan --threads 1" "rg -c -F -f"
 ratio "built-in catalog, pathological text" "patho: faultline scan --threads 1" "patho: rg -c -F -f"
 ratio "user catalog of 10,000 codes" "user: faultline scan --threads 1" "user: rg -c -F -f (10,589 codes)"
+if [ -z "${RG_ONLY:-}" ] && command -v igzip > /dev/null; then
+  echo "--- faultline / igzip -dc, medians of $ROUNDS rounds (<= 1: as fast or faster)"
+  ratio "gzip -6, ISA-L (libisal.so.2)" "faultline scan --threads 1 F.gz" "igzip -dc F.gz > /dev/null"
+  ratio "gzip -6, flate2 fallback" "faultline scan --threads 1 F.gz (flate2)" "igzip -dc F.gz > /dev/null"
+fi
 if [ -x /usr/bin/time ] && [ -z "${RG_ONLY:-}" ]; then
   echo "--- peak memory"
   rss() { /usr/bin/time -v "$@" 2>&1 > /dev/null | awk -F': ' '/Maximum resident/ {print $2 " KiB"}'; }

@@ -45,6 +45,7 @@ pub mod bounded_counts;
 pub mod catalog;
 pub mod checkpoint;
 pub mod explain;
+pub mod gzip_isal;
 pub mod input;
 pub mod kafka;
 pub mod map_guard;

@@ -333,13 +333,17 @@ impl Workers<'_> {
                 .with_events(self.events.as_ref().map(|w| {
                     InputEvents::in_blocks(w, &name_json, &mut events_buf, EVENT_BLOCK_BYTES)
                 }));
+            // A streamed plain file read in fewer bytes than its size at
+            // open was cut under the scan, as a map's fault says.
+            let mut cut_short = None;
             let searched = if let Some(map) = &map {
                 map.search(&searcher, self.matcher, &mut sink, &mut progress)
             } else {
                 match input::open(input, progress) {
-                    Ok((_, reader)) => {
+                    Ok(opened) => {
                         searcher.reset();
-                        searcher.search_reader(self.matcher, reader, &mut sink)
+                        cut_short = Some((opened.compression, opened.size_at_open));
+                        searcher.search_reader(self.matcher, opened.reader, &mut sink)
                     }
                     Err(e) => {
                         result.errors.push(InputError::new(name, &e));
@@ -353,7 +357,10 @@ impl Workers<'_> {
                     result.files += 1;
                     result.bytes += totals.bytes;
                     result.lines += totals.lines;
-                    if map.as_ref().is_some_and(|m| m.changed()) {
+                    let shrank = cut_short.is_some_and(|(c, size)| {
+                        c == input::Compression::None && size.is_some_and(|n| totals.bytes < n)
+                    });
+                    if shrank || map.as_ref().is_some_and(|m| m.changed()) {
                         result.errors.push(changed(&name));
                     }
                 }
@@ -418,8 +425,14 @@ impl Workers<'_> {
         events_buf: &mut Vec<u8>,
     ) {
         let range = file.range(k);
-        let lf = file.lf(k);
-        let before: u64 = (0..k).map(|j| file.lf(j)).sum();
+        // Line numbers matter only for events: without them no chunk
+        // counts another's LFs, and each chunk's count comes from its own
+        // search (one pass over the bytes, none serial).
+        let before: u64 = if self.events.is_some() {
+            (0..k).map(|j| file.lf(j)).sum()
+        } else {
+            0
+        };
         let mut tally = ScanTally {
             counts: &mut result.counts,
             timeline: &mut result.timeline,
@@ -433,12 +446,16 @@ impl Workers<'_> {
         let bytes = file.map.bytes();
         let searched = searcher
             .search_range(self.matcher, bytes, range.clone(), before, &mut sink)
-            .and_then(|_| sink.finish());
-        if let Err(e) = searched {
-            // A chunk in memory has no read to fail: only events can.
-            result.events_error = Some(e.into());
-            return;
-        }
+            .and_then(|(_, lf)| sink.finish().map(|_| lf));
+        let lf = match searched {
+            Ok(lf) => lf,
+            Err(e) => {
+                // A chunk in memory has no read to fail: only events can.
+                result.events_error = Some(e.into());
+                return;
+            }
+        };
+        file.lf[k].store(lf, Ordering::Release);
         file.map.release(range.clone());
         (self.progress.counter())(range.len() as u64);
         result.bytes += range.len() as u64;
@@ -511,9 +528,9 @@ struct SplitFile {
     chunks: usize,
     /// The next chunk to take.
     next: AtomicUsize,
-    /// LF bytes of each chunk, `u64::MAX` until counted (by whichever
-    /// worker needs it first: a chunk's own worker, or a later chunk's for
-    /// its line numbers).
+    /// LF bytes of each chunk, `u64::MAX` until counted (by the chunk's
+    /// own search, or, with events, by a later chunk's worker that needs
+    /// it for its line numbers first).
     lf: Vec<AtomicU64>,
     /// Chunks not yet searched; the worker that searches the last one
     /// counts the file and checks whether it changed.

@@ -342,9 +342,10 @@ impl Searcher {
     /// byte back (the left boundary) and up to `max_code_len + 1` bytes
     /// past the end (to decide a code across the split point), so chunks
     /// that tile `bytes` report every code once, as
-    /// [`Searcher::search_slice`] over the whole does. Lines are not
-    /// totalled here: the caller has the chunk's LF count. Returns what the
-    /// sink said last (a stop or an error ends the chunk's search).
+    /// [`Searcher::search_slice`] over the whole does. Returns what the
+    /// sink said last (a stop or an error ends the chunk's search) and the
+    /// LF bytes in `bytes[range]`, counted by the search itself (no second
+    /// pass; meaningless after a stop).
     pub fn search_range<S: Sink>(
         &self,
         m: &Matcher,
@@ -352,7 +353,7 @@ impl Searcher {
         range: std::ops::Range<usize>,
         lf_before: u64,
         sink: &mut S,
-    ) -> Result<Flow, S::Error> {
+    ) -> Result<(Flow, u64), S::Error> {
         // One byte of left context for the boundary rule; with hit lines,
         // as much of the line before the chunk as a hit's line may show.
         let context = if sink.wants_hit_line() {
@@ -389,10 +390,13 @@ impl Searcher {
                 &mut sink,
             );
             if flow? == Flow::Stop {
-                return Ok(Flow::Stop);
+                return Ok((Flow::Stop, lines - lf_before));
             }
         }
-        Ok(Flow::Continue)
+        // The search counted LFs up to `to`; the bytes past the range's
+        // end (at most a code's length) belong to the next chunk.
+        let past = bytecount::count(&bytes[range.end.min(to)..to], b'\n') as u64;
+        Ok((Flow::Continue, lines - lf_before - past))
     }
 
     /// Bytes read so far in this stream (from its start) and LF-terminated
