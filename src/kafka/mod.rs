@@ -560,6 +560,10 @@ fn make_consumer(config: &Config) -> Result<GroupConsumer, KafkaTailError> {
         // of `kcat -C`'s rate (which has a queue per partition); the
         // queue's bounds, and so memory, stay the same.
         .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS)
+        // A message count bounds nothing the byte bound does not
+        // (`queued.max.messages.kbytes`, 64 MB, as for kcat's queues), and
+        // at 100,000 it stopped the fetches while the loop drained them.
+        .set("queued.min.messages", "1000000")
         .set("session.timeout.ms", session_ms.to_string())
         .set("heartbeat.interval.ms", (session_ms / 3).max(1).to_string())
         .create_with_context(GroupContext::default())
