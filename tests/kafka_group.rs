@@ -189,7 +189,12 @@ impl Group {
             .args(["--kafka-session-timeout", SESSION])
             .arg("--state-dir")
             .arg(&inst.state)
-            .args(["--from", "beginning", "--interval", "500ms"])
+            .args(if extra.contains(&"--from") {
+                &[][..]
+            } else {
+                &["--from", "beginning"][..]
+            })
+            .args(["--interval", "500ms"])
             .arg("--summaries")
             .arg(&run)
             .args(extra)
@@ -246,6 +251,12 @@ impl Group {
 
     /// SIGTERM: the instance commits, writes its last summary, exits 0.
     fn stop(&mut self, i: usize) {
+        self.stop_timed(i);
+    }
+
+    /// [`Group::stop`], returning how long the exit took.
+    fn stop_timed(&mut self, i: usize) -> Duration {
+        let sent = Instant::now();
         let mut c = self.instances[i].child.take().expect("running");
         // SAFETY: a signal to our own child, by pid.
         unsafe { libc::kill(c.id() as i32, libc::SIGTERM) };
@@ -265,12 +276,20 @@ impl Group {
             }
             std::thread::sleep(Duration::from_millis(50));
         };
+        let took = sent.elapsed();
         assert!(
             status.success(),
             "{} exited with {status}: {}",
             self.instances[i].name,
             self.stderr(i)
         );
+        took
+    }
+
+    fn signal(&self, i: usize, sig: i32) {
+        let c = self.instances[i].child.as_ref().expect("running");
+        // SAFETY: a signal to our own child, by pid.
+        unsafe { libc::kill(c.id() as i32, sig) };
     }
 
     /// The totals of an instance's latest summary (its latest process).
@@ -516,4 +535,191 @@ fn commit_landed_but_checkpoint_not_updated_keeps_the_counts() {
         a_hits >= pending_hits,
         "a's landed commit must stand: {a_hits} < {pending_hits}"
     );
+}
+
+/// SIGTERM while the broker is down: the instance exits within a few
+/// seconds (its last commit and its leave are bounded; librdkafka's
+/// synchronous commit would wait forever), and once the broker is back a
+/// restart brings the totals to exactly what was produced: a commit left
+/// without an answer is decided by the protocol at the next start.
+#[test]
+fn sigterm_with_the_broker_down_exits_promptly_and_totals_stay_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = MockCluster::new(1).unwrap();
+    let mut g = group(&cluster, "logs", 2, dir.path());
+    let mut rng = Rng(seed());
+    let codes = codes();
+    let mut expected = Expected::default();
+    let batch = |g: &Group, rng: &mut Rng, expected: &mut Expected| {
+        for p in 0..2 {
+            let msgs = messages(rng, &codes, 300, expected);
+            produce(&g.brokers, &g.topic, p, &msgs, &g.dir);
+        }
+    };
+    batch(&g, &mut rng, &mut expected);
+    let a = g.add("a");
+    g.start(a, &[]);
+    g.settle(&expected, Duration::from_secs(60));
+    // More messages, read and maybe committed when the broker goes.
+    batch(&g, &mut rng, &mut expected);
+    std::thread::sleep(Duration::from_millis(rng.below(700)));
+    cluster.broker_down(1).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let took = g.stop_timed(a);
+    assert!(
+        took < Duration::from_secs(8),
+        "SIGTERM with the broker down took {took:?}: {}",
+        g.stderr(a)
+    );
+    cluster.broker_up(1).unwrap();
+    g.start(a, &[]);
+    g.finish(&expected);
+}
+
+/// The instance's /metrics, as series.
+fn metrics(addr: std::net::SocketAddr) -> Result<BTreeMap<String, f64>, String> {
+    Ok(common::services::series(&common::services::get_ok(
+        addr, "/metrics",
+    )?))
+}
+
+fn lag_series(topic: &str, partition: i32) -> String {
+    format!("faultline_kafka_consumer_lag{{partition=\"{topic}/{partition}\"}}")
+}
+
+/// `--from end`: a new group starts at the end of each partition, so the
+/// messages produced before its first start are not counted and those
+/// produced after are, exactly. Its consumer lag per partition, on
+/// /metrics, is what was produced minus what it consumed: zero before and
+/// after the second batch (all of it read), since the first batch is
+/// behind its start.
+#[test]
+fn from_end_counts_only_what_comes_after_the_first_start_and_reports_lag() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = MockCluster::new(1).unwrap();
+    let mut g = group(&cluster, "logs", 2, dir.path());
+    let mut rng = Rng(seed());
+    let codes = codes();
+    let mut before = Expected::default();
+    for p in 0..2 {
+        let msgs = messages(&mut rng, &codes, 200, &mut before);
+        produce(&g.brokers, &g.topic, p, &msgs, &g.dir);
+    }
+    let port = common::services::free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let a = g.add("a");
+    let addr_arg = addr.to_string();
+    g.start(a, &["--from", "end", "--metrics-addr", &addr_arg]);
+    // Both partitions owned and positioned (their end fetched): the lag
+    // series appear, at zero (nothing after the start yet).
+    common::services::wait_for(
+        Duration::from_secs(60),
+        "the lag of both partitions",
+        || {
+            let m = metrics(addr)?;
+            let lags: Vec<Option<f64>> = (0..2)
+                .map(|p| m.get(&lag_series("logs", p)).copied())
+                .collect();
+            if lags == [Some(0.0), Some(0.0)] {
+                Ok(())
+            } else {
+                Err(format!("{lags:?}"))
+            }
+        },
+    );
+    let mut after = Expected::default();
+    let mut produced = [0u64; 2];
+    for (p, n) in [(0, 150), (1, 250)] {
+        let msgs = messages(&mut rng, &codes, n, &mut after);
+        produce(&g.brokers, &g.topic, p, &msgs, &g.dir);
+        produced[p as usize] = n as u64;
+    }
+    g.settle(&after, Duration::from_secs(60));
+    // Everything produced since the start is consumed: zero lag again on
+    // both partitions (the next window's figures).
+    common::services::wait_for(Duration::from_secs(10), "zero lag", || {
+        let m = metrics(addr)?;
+        let lags: Vec<Option<f64>> = (0..2)
+            .map(|p| m.get(&lag_series("logs", p)).copied())
+            .collect();
+        if lags == [Some(0.0), Some(0.0)] {
+            Ok(())
+        } else {
+            Err(format!("{lags:?} after producing {produced:?}"))
+        }
+    });
+    g.finish(&after);
+}
+
+/// SIGHUP reloads `--catalog`: a code added to the user catalog is counted
+/// by name from then on (before, it is an unknown code of a known prefix).
+#[test]
+fn sighup_reloads_the_catalog_and_a_new_code_counts_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = MockCluster::new(1).unwrap();
+    let mut g = group(&cluster, "logs", 1, dir.path());
+    let user = dir.path().join("user.json");
+    let entry = |code: &str| {
+        format!(r#"{{"code": "{code}", "service": "ZZZ", "category": "quota", "message": "m"}}"#)
+    };
+    std::fs::write(&user, format!("[{}]", entry("Zzz.0001"))).unwrap();
+    let msgs = |n: usize, code: &str| -> Vec<String> {
+        (0..n)
+            .map(|i| format!("req {i} failed: error_code {code} (see docs)\n"))
+            .collect()
+    };
+    let a = g.add("a");
+    g.start(
+        a,
+        &["--catalog", user.to_str().unwrap(), "--log-level", "info"],
+    );
+    produce(&g.brokers, &g.topic, 0, &msgs(30, "Zzz.0002"), &g.dir);
+    produce(&g.brokers, &g.topic, 0, &msgs(20, "Zzz.0001"), &g.dir);
+    common::services::wait_for(Duration::from_secs(60), "the first 50 codes", || {
+        let t = g.totals(a).ok_or("no summary yet")?;
+        if t["hits"] == 20 && t["unknown"] == 30 {
+            Ok(())
+        } else {
+            Err(t.to_string())
+        }
+    });
+    let t = g.totals(a).unwrap();
+    assert_eq!(t["by_code"]["Zzz.0001"], 20, "{t}");
+    assert!(
+        t["by_code"].get("Zzz.0002").is_none(),
+        "not in the catalog yet: {t}"
+    );
+    assert_eq!(t["unknown"], 30, "{t}");
+
+    std::fs::write(
+        &user,
+        format!("[{},{}]", entry("Zzz.0001"), entry("Zzz.0002")),
+    )
+    .unwrap();
+    g.signal(a, libc::SIGHUP);
+    common::services::wait_for(Duration::from_secs(30), "the reload", || {
+        if g.stderr(a).contains("catalog reloaded") {
+            Ok(())
+        } else {
+            Err(g.stderr(a))
+        }
+    });
+    produce(&g.brokers, &g.topic, 0, &msgs(40, "Zzz.0002"), &g.dir);
+    common::services::wait_for(Duration::from_secs(60), "the 40 new hits", || {
+        let t = g.totals(a).ok_or("no summary")?;
+        if t["hits"].as_u64() >= Some(60) {
+            Ok(())
+        } else {
+            Err(t.to_string())
+        }
+    });
+    g.stop(a);
+    let t = g.totals(a).unwrap();
+    assert_eq!(
+        t["by_code"]["Zzz.0002"], 40,
+        "counted by name after the reload: {t}"
+    );
+    assert_eq!(t["by_code"]["Zzz.0001"], 20, "{t}");
+    assert_eq!(t["unknown"], 30, "{t}");
+    assert_eq!(t["hits"], 60, "{t}");
 }

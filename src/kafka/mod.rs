@@ -87,6 +87,18 @@
 //! pinned at the first message read: its offset is committed at once, so
 //! that a next owner does not start at a later "end" and skip messages
 //! this instance read but never committed.
+//!
+//! # Stopping when the brokers are gone
+//!
+//! Every wait on a broker is bounded: a commit waits for its answer at
+//! most [`REQUEST_TIMEOUT`] (librdkafka's own synchronous commit would
+//! wait forever) and the loop's commit stops waiting when a stop is
+//! requested; a read-back is bounded the same way, and leaving the group
+//! by [`LEAVE_TIMEOUT`]. So SIGTERM exits within a few seconds whether
+//! or not a broker answers. A commit left without an answer stays pending
+//! in the saved state and is decided by the next read-back, at the next
+//! start at the latest (step 3): its counts stand if it landed and are
+//! rolled back if it did not, as after a crash.
 
 pub mod ledger;
 mod partition;
@@ -103,7 +115,7 @@ use crate::window::{CumulativeTotals, WindowAggregator, rfc3339, rfc3339_millis}
 use ledger::{KafkaState, Ledger, PendingCommit, PendingPartition, StateError, StateStore};
 use partition::{AtMessage, Owned, PartitionTally};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
@@ -116,8 +128,20 @@ use tokio::sync::mpsc;
 /// How long one poll waits for a message before the loop looks at the
 /// clock, the shutdown flag and the catalog reloads.
 const POLL: Duration = Duration::from_millis(100);
+/// How soon librdkafka looks again at a full prefetch queue (see
+/// [`make_consumer`]); milliseconds.
+const FETCH_QUEUE_BACKOFF_MS: &str = "10";
+/// Messages counted at most between two looks at the clock, the shutdown
+/// flag and the catalog reloads (a few milliseconds of work).
+const BATCH: usize = 1024;
 /// Timeout of one request to the group coordinator (commit, read-back).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request that runs out only defers a decision to the next window (an
+/// unanswered commit stays pending, module docs), so this is short: it
+/// bounds how long a SIGTERM waits when the brokers are gone.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long leaving the group may take at shutdown: past that the group
+/// notices the session timing out instead.
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why the group member could not start or stopped: its own causes (its
 /// state, the consumer), or those it shares with the file agent's.
@@ -180,6 +204,9 @@ enum Note {
 #[derive(Default)]
 struct GroupContext {
     notes: Mutex<Vec<Note>>,
+    /// `notes` has something: read after every message, so a plain flag
+    /// rather than the lock.
+    noted: AtomicBool,
 }
 
 impl ClientContext for GroupContext {}
@@ -204,13 +231,31 @@ impl ConsumerContext for GroupContext {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(note);
+        self.noted.store(true, Ordering::Relaxed);
     }
 }
 
 type GroupConsumer = BaseConsumer<GroupContext>;
 
+/// The time of a step of the run loop, read by the loop (the edge) and
+/// passed in: nothing below reads the clock.
+#[derive(Clone, Copy)]
+struct Now {
+    at: Instant,
+    wall: SystemTime,
+}
+
+impl Now {
+    fn read() -> Now {
+        Now {
+            at: Instant::now(),
+            wall: SystemTime::now(),
+        }
+    }
+}
+
 /// The consumer, the state and everything a message feeds.
-struct GroupTail {
+struct GroupTail<'a> {
     consumer: GroupConsumer,
     store: StateStore,
     state: KafkaState,
@@ -234,6 +279,11 @@ struct GroupTail {
     joined_by: Instant,
     pin_new_partitions: bool,
     crash_at: Option<CrashAt>,
+    /// Set when the process is asked to stop: a commit of the run loop
+    /// stops waiting for its answer (it stays pending, decided by the
+    /// final commit's read-back or at the next start). `None` for the
+    /// final commit, which waits its [`REQUEST_TIMEOUT`].
+    interrupt: Option<&'a AtomicBool>,
 }
 
 /// Runs the group member until `shutdown` completes: reads its share of
@@ -274,7 +324,8 @@ fn run_blocking(
     if config.reset_state {
         store.reset()?;
     }
-    let now = SystemTime::now();
+    let start = Now::read();
+    let now = start.wall;
     let state = match store.load()? {
         Some(s) => s,
         None => {
@@ -313,15 +364,16 @@ fn run_blocking(
         epochs: 0,
         pending_epochs: Vec::new(),
         joined: false,
-        joined_by: Instant::now() + 3 * config.session_timeout,
+        joined_by: start.at + 3 * config.session_timeout,
         pin_new_partitions: config.from_end,
         crash_at: config.crash_at,
+        interrupt: Some(stop),
     };
 
-    let mut window_end = Instant::now() + config.interval;
+    let mut window_end = start.at + config.interval;
     while !stop.load(Ordering::Relaxed) {
         if let Ok(catalog) = reloads.try_recv() {
-            match tail.reload(catalog) {
+            match tail.reload(catalog, Now::read().wall) {
                 Ok(summary) => {
                     log::info!("catalog reloaded");
                     if let Some(m) = &metrics {
@@ -334,9 +386,10 @@ fn run_blocking(
                 Err(e) => log::error!("catalog reload failed, keeping the old one: {e}"),
             }
         }
-        if Instant::now() >= window_end {
-            tail.commit();
-            let summary = tail.close_window();
+        let now = Now::read();
+        if now.at >= window_end {
+            tail.commit(now);
+            let summary = tail.close_window(now.wall);
             summaries
                 .write(&summary)
                 .map_err(AgentError::WriteSummary)?;
@@ -344,18 +397,20 @@ fn run_blocking(
                 m.set_consumer_lag(tail.lag());
             }
             window_end += config.interval;
-            if window_end < Instant::now() {
-                window_end = Instant::now() + config.interval;
+            if window_end < now.at {
+                window_end = now.at + config.interval;
             }
         }
-        tail.poll_once(POLL);
+        tail.poll_batch(POLL, Now::read);
     }
-    tail.commit();
-    let summary = tail.close_window();
+    let now = Now::read();
+    tail.interrupt = None;
+    tail.commit(now);
+    let summary = tail.close_window(now.wall);
     summaries
         .write(&summary)
         .map_err(AgentError::WriteSummary)?;
-    tail.leave(config.session_timeout);
+    tail.leave(config.session_timeout.min(LEAVE_TIMEOUT));
     // A blocking thread of the runtime: it may wait on the runtime's tasks.
     tokio::runtime::Handle::current().block_on(summaries.finish());
     Ok(())
@@ -376,6 +431,84 @@ fn instance_id(now: SystemTime) -> String {
     )
 }
 
+/// Commits `tpl` and waits for the coordinator's answer at most `timeout`
+/// (and no longer once `interrupt` is set). librdkafka's synchronous commit
+/// waits without a limit, forever when the brokers are gone; this is the
+/// same request with a reply queue of our own, polled in slices of
+/// [`POLL`]. An unanswered commit may still land later: the protocol's
+/// read-back decides it either way.
+fn commit_within(
+    consumer: &GroupConsumer,
+    tpl: &TopicPartitionList,
+    timeout: Duration,
+    interrupt: Option<&AtomicBool>,
+) -> Result<(), CommitWaitError> {
+    use rdkafka::bindings as rd;
+    let rk = consumer.client().native_ptr();
+    // SAFETY: `rk` and `tpl` are live for the whole call (librdkafka
+    // copies the list); the queue is ours and destroyed once below, after
+    // which a late reply is discarded by librdkafka.
+    unsafe {
+        let queue = rd::rd_kafka_queue_new(rk);
+        let err = rd::rd_kafka_commit_queue(rk, tpl.ptr(), queue, None, std::ptr::null_mut());
+        let result = if err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            Err(CommitWaitError::Failed(err.into()))
+        } else {
+            let slices = timeout.div_duration_f64(POLL).ceil() as u32;
+            let mut answer = Err(CommitWaitError::NoAnswer(timeout));
+            for _ in 0..slices.max(1) {
+                let event = rd::rd_kafka_queue_poll(queue, POLL.as_millis() as i32);
+                if !event.is_null() {
+                    let err = rd::rd_kafka_event_error(event);
+                    rd::rd_kafka_event_destroy(event);
+                    answer = if err == rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+                        Ok(())
+                    } else {
+                        Err(CommitWaitError::Failed(err.into()))
+                    };
+                    break;
+                }
+                if interrupt.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+                    answer = Err(CommitWaitError::Stopped);
+                    break;
+                }
+            }
+            answer
+        };
+        rd::rd_kafka_queue_destroy(queue);
+        result
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CommitWaitError {
+    #[error("the commit failed: {0}")]
+    Failed(rdkafka::types::RDKafkaErrorCode),
+    #[error("no answer within {0:?}; it stays pending until a read-back decides it")]
+    NoAnswer(Duration),
+    #[error("stopping before the answer came; it stays pending until the next start")]
+    Stopped,
+}
+
+/// librdkafka's last known high watermark of a partition (from fetch
+/// responses), without a request; `None` before the first fetch.
+fn cached_high_watermark(consumer: &GroupConsumer, topic: &str, partition: i32) -> Option<i64> {
+    let topic = std::ffi::CString::new(topic).ok()?;
+    let (mut low, mut high) = (-1i64, -1i64);
+    // SAFETY: a read of librdkafka's cache into two local integers.
+    let err = unsafe {
+        rdkafka::bindings::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            topic.as_ptr(),
+            partition,
+            &mut low,
+            &mut high,
+        )
+    };
+    (err == rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0)
+        .then_some(high)
+}
+
 fn make_consumer(config: &Config) -> Result<GroupConsumer, KafkaTailError> {
     let session_ms = config.session_timeout.as_millis().max(1);
     let consumer: GroupConsumer = ClientConfig::new()
@@ -394,6 +527,17 @@ fn make_consumer(config: &Config) -> Result<GroupConsumer, KafkaTailError> {
             },
         )
         .set("partition.assignment.strategy", "cooperative-sticky")
+        // The group's prefetch queue is one for all partitions and full at
+        // `queued.min.messages` (100,000): past that, librdkafka waits
+        // this long before it fetches again. Its default (1 s) made one
+        // instance read in bursts, idle most of each second, at a third
+        // of `kcat -C`'s rate (which has a queue per partition); the
+        // queue's bounds, and so memory, stay the same.
+        .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS)
+        // A message count bounds nothing the byte bound does not
+        // (`queued.max.messages.kbytes`, 64 MB, as for kcat's queues), and
+        // at 100,000 it stopped the fetches while the loop drained them.
+        .set("queued.min.messages", "1000000")
         .set("session.timeout.ms", session_ms.to_string())
         .set("heartbeat.interval.ms", (session_ms / 3).max(1).to_string())
         .create_with_context(GroupContext::default())
@@ -405,72 +549,92 @@ fn make_consumer(config: &Config) -> Result<GroupConsumer, KafkaTailError> {
     Ok(consumer)
 }
 
-impl GroupTail {
-    /// Waits up to `timeout` for a message, counts it, and acts on the
-    /// rebalances the poll ran.
-    fn poll_once(&mut self, timeout: Duration) {
-        let polled = self.consumer.poll(timeout);
-        let seen_at = Instant::now();
-        match polled {
-            None => {}
-            Some(Err(e)) => log::warn!("kafka: {e}"),
-            Some(Ok(msg)) => {
-                let (topic, partition, offset) = (msg.topic(), msg.partition(), msg.offset());
-                let i = match self
-                    .owned
-                    .iter()
-                    .position(|o| o.partition == partition && o.topic == topic)
-                {
-                    Some(i) => i,
-                    None => {
-                        self.epochs += 1;
-                        self.owned.push(Owned::new(
-                            topic,
-                            partition,
-                            self.catalog.len(),
-                            self.epochs,
-                        ));
-                        self.owned.len() - 1
-                    }
-                };
-                let o = &mut self.owned[i];
-                let first = o.next.is_none();
-                if let Some(value) = msg.payload() {
-                    let ts = match &self.events {
-                        Some(_) => rfc3339_millis(SystemTime::now()),
-                        None => String::new(),
-                    };
-                    let tally = &mut PartitionTally {
-                        window: &mut self.agg,
-                        counts: &mut o.counts,
-                    };
-                    let hits = Hits::new(tally, &self.matcher).timed(seen_at).with_events(
-                        self.events.as_ref().map(|w| {
-                            InputEvents::buffered(w, &o.source, &ts, &mut self.events_buf)
-                        }),
-                    );
-                    let mut sink = AtMessage {
-                        hits,
-                        offset: offset as u64,
-                    };
-                    // Events are buffered (handed over below) and a slice
-                    // has no reads: nothing in this search can fail.
-                    match self.searcher.search_slice(&self.matcher, value, &mut sink) {
-                        Ok(t) => {
-                            self.agg.read(t.bytes, t.lines);
-                            o.bytes += t.bytes;
-                            o.lines += t.lines;
+impl GroupTail<'_> {
+    /// Waits up to `timeout` for a message, then counts it and the
+    /// messages already waiting behind it (at most [`BATCH`]), and acts on
+    /// the rebalances the polls ran. `read_clock` gives the time the batch
+    /// was seen (after the wait): one clock read per batch, not per
+    /// message (a clock read costs as much as a short message's search on
+    /// some virtual machines). A message that arrived during the batch is
+    /// timed from the batch's start, so latencies err on the long side.
+    fn poll_batch(&mut self, timeout: Duration, read_clock: impl FnOnce() -> Now) {
+        let mut polled = self.consumer.poll(timeout);
+        if polled.is_none() && !self.consumer.context().noted.load(Ordering::Relaxed) {
+            return;
+        }
+        let seen = read_clock();
+        let ts = match &self.events {
+            Some(_) => rfc3339_millis(seen.wall),
+            None => String::new(),
+        };
+        let mut taken = 0;
+        while let Some(result) = polled.take() {
+            match result {
+                Err(e) => log::warn!("kafka: {e}"),
+                Ok(msg) => {
+                    let (topic, partition, offset) = (msg.topic(), msg.partition(), msg.offset());
+                    let i = match self
+                        .owned
+                        .iter()
+                        .position(|o| o.partition == partition && o.topic == topic)
+                    {
+                        Some(i) => i,
+                        None => {
+                            self.epochs += 1;
+                            self.owned.push(Owned::new(
+                                topic,
+                                partition,
+                                self.catalog.len(),
+                                self.epochs,
+                            ));
+                            self.owned.len() - 1
                         }
-                        Err(e) => log::error!("kafka: {topic}/{partition}@{offset}: {e}"),
+                    };
+                    let o = &mut self.owned[i];
+                    let first = o.next.is_none();
+                    if let Some(value) = msg.payload() {
+                        let tally = &mut PartitionTally {
+                            window: &mut self.agg,
+                            counts: &mut o.counts,
+                        };
+                        let hits = Hits::new(tally, &self.matcher).timed(seen.at).with_events(
+                            self.events.as_ref().map(|w| {
+                                InputEvents::buffered(w, &o.source, &ts, &mut self.events_buf)
+                            }),
+                        );
+                        let mut sink = AtMessage {
+                            hits,
+                            offset: offset as u64,
+                        };
+                        // Events are buffered (handed over below) and a
+                        // slice has no reads: nothing here can fail.
+                        match self.searcher.search_slice(&self.matcher, value, &mut sink) {
+                            Ok(t) => {
+                                self.agg.read(t.bytes, t.lines);
+                                o.bytes += t.bytes;
+                                o.lines += t.lines;
+                            }
+                            Err(e) => log::error!("kafka: {topic}/{partition}@{offset}: {e}"),
+                        }
+                    }
+                    o.next = Some(offset + 1);
+                    drop(msg);
+                    if first && self.pin_new_partitions {
+                        self.pin(i, offset);
                     }
                 }
-                o.next = Some(offset + 1);
-                drop(msg);
-                if first && self.pin_new_partitions {
-                    self.pin(i, offset);
-                }
-                self.flush_events();
             }
+            taken += 1;
+            // A rebalance ran in that poll: act on it before the next
+            // message, as the partitions it names may be read again.
+            if taken == BATCH || self.consumer.context().noted.load(Ordering::Relaxed) {
+                break;
+            }
+            polled = self.consumer.poll(Duration::ZERO);
+        }
+        self.flush_events();
+        if !self.consumer.context().noted.swap(false, Ordering::Relaxed) {
+            return;
         }
         let notes = std::mem::take(
             &mut *self
@@ -580,7 +744,7 @@ impl GroupTail {
         let mut e = tpl.add_partition(&o.topic, o.partition);
         let _ = e.set_offset(Offset::Offset(offset));
         e.set_metadata(o.ledger.clone().unwrap_or_default().render());
-        match self.consumer.commit(&tpl, CommitMode::Sync) {
+        match commit_within(&self.consumer, &tpl, REQUEST_TIMEOUT, self.interrupt) {
             Ok(()) => self.owned[i].committed = Some(offset),
             Err(e) => log::warn!(
                 "kafka: pinning the start of {}/{}: {e}",
@@ -591,8 +755,8 @@ impl GroupTail {
     }
 
     /// One commit of the protocol (module docs, steps 1 to 4).
-    fn commit(&mut self) {
-        if !self.decide_pending() || !self.learn_ledgers() {
+    fn commit(&mut self, now: Now) {
+        if !self.decide_pending(now) || !self.learn_ledgers() {
             return;
         }
         let parts: Vec<usize> = (0..self.owned.len())
@@ -603,7 +767,8 @@ impl GroupTail {
         }
         // 1. Move the counts into a pending commit and save it.
         let seq = self.state.seq + 1;
-        let now_secs = SystemTime::now()
+        let now_secs = now
+            .wall
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
@@ -634,7 +799,7 @@ impl GroupTail {
         }
         self.state.seq = seq;
         self.state.pending = Some(pending);
-        if !self.save() {
+        if !self.save(now.wall) {
             // Not on disk: the commit must not happen. The counts go back.
             self.settle(None);
             return;
@@ -644,25 +809,36 @@ impl GroupTail {
             unsafe { libc::_exit(86) };
         }
         // 2. Commit. An error says little (it may have landed anyway):
-        // the read-back decides.
-        if let Err(e) = self.consumer.commit(&tpl, CommitMode::Sync) {
-            log::warn!("kafka: commit {seq}: {e}");
-        }
+        // the read-back decides. No answer in time (brokers gone, or a stop
+        // requested): the commit stays pending, saved, until a later
+        // read-back decides it.
+        let answer = commit_within(&self.consumer, &tpl, REQUEST_TIMEOUT, self.interrupt);
         if self.crash_at == Some(CrashAt::Commit) {
             // SAFETY: ends the process at once, like kill -9 would.
             unsafe { libc::_exit(86) };
         }
+        match answer {
+            Ok(()) => {}
+            Err(e @ CommitWaitError::Failed(_)) => log::warn!("kafka: commit {seq}: {e}"),
+            Err(e) => {
+                // The coordinator is not answering: a read-back now would
+                // wait as long again. The next window's (or the next
+                // start's) read-back decides.
+                log::warn!("kafka: commit {seq}: {e}");
+                return;
+            }
+        }
         // 3 and 4.
-        self.decide_pending();
+        self.decide_pending(now);
     }
 
     /// Decides the pending commit, if any, by reading the ledgers back.
     /// Returns whether nothing is pending any more.
-    fn decide_pending(&mut self) -> bool {
+    fn decide_pending(&mut self, now: Now) -> bool {
         let Some(pending) = &self.state.pending else {
             return true;
         };
-        if !self.joined && Instant::now() >= self.joined_by {
+        if !self.joined && now.at >= self.joined_by {
             self.joined = true;
         }
         if !self.joined && self.pending_epochs.is_empty() {
@@ -689,7 +865,7 @@ impl GroupTail {
             })
             .collect();
         self.settle(Some(landed));
-        self.save();
+        self.save(now.wall);
         true
     }
 
@@ -725,8 +901,8 @@ impl GroupTail {
         }
     }
 
-    fn save(&mut self) -> bool {
-        self.state.saved = rfc3339(SystemTime::now());
+    fn save(&mut self, now: SystemTime) -> bool {
+        self.state.saved = rfc3339(now);
         match self.store.save(&self.state) {
             Ok(()) => true,
             Err(e) => {
@@ -738,24 +914,21 @@ impl GroupTail {
 
     /// Ends the window: its summary's totals are the instance's exact
     /// contribution (landed commits), not what it has read.
-    fn close_window(&mut self) -> crate::window::WindowSummary {
-        let mut summary = self
-            .agg
-            .close(SystemTime::now(), &self.catalog, &self.matcher);
+    fn close_window(&mut self, now: SystemTime) -> crate::window::WindowSummary {
+        let mut summary = self.agg.close(now, &self.catalog, &self.matcher);
         summary.totals = self.state.totals.clone();
         summary
     }
 
     /// Consumer lag of each owned partition: messages between the read
-    /// position and the partition's end.
+    /// position and the partition's end, as of the last fetch response
+    /// (librdkafka's cached high watermark: no request, so this never
+    /// waits for a broker). A partition not fetched yet has no lag.
     fn lag(&self) -> Vec<(String, u64)> {
         self.owned
             .iter()
             .filter_map(|o| {
-                let (_, high) = self
-                    .consumer
-                    .fetch_watermarks(&o.topic, o.partition, Duration::from_millis(500))
-                    .ok()?;
+                let high = cached_high_watermark(&self.consumer, &o.topic, o.partition)?;
                 let at = o.next.or(o.committed).unwrap_or(high);
                 Some((
                     format!("{}/{}", o.topic, o.partition),
@@ -776,8 +949,12 @@ impl GroupTail {
     fn leave(self, within: Duration) {
         let consumer = self.consumer;
         if consumer.close_queue().is_ok() {
-            let deadline = Instant::now() + within;
-            while !consumer.closed() && Instant::now() < deadline {
+            // Each poll waits at most POLL: this bounds the wait without
+            // reading the clock.
+            for _ in 0..within.div_duration_f64(POLL).ceil() as u32 {
+                if consumer.closed() {
+                    break;
+                }
                 let _ = consumer.poll(POLL);
             }
         }
@@ -793,15 +970,18 @@ impl GroupTail {
     /// Swaps in a new catalog (SIGHUP): uncommitted counts are kept by
     /// code name. The window is closed first, since its counters are
     /// indexed by the old catalog; its summary is returned.
-    fn reload(&mut self, catalog: Catalog) -> Result<crate::window::WindowSummary, MatcherError> {
+    fn reload(
+        &mut self,
+        catalog: Catalog,
+        now: SystemTime,
+    ) -> Result<crate::window::WindowSummary, MatcherError> {
         let matcher = catalog_matcher(&catalog)?;
         for o in &mut self.owned {
             let t = o.take_counts(&self.catalog);
             o.carried = t;
             o.counts = Counts::new(catalog.len());
         }
-        let summary = self.close_window();
-        let now = SystemTime::now();
+        let summary = self.close_window(now);
         self.agg
             .restart(catalog.len(), now, CumulativeTotals::default());
         if let Some(w) = &mut self.events {
