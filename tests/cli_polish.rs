@@ -4,11 +4,11 @@
 
 mod support;
 
-use support::services::{Proc, require_tool, series, wait_for};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
+use support::services::{Proc, require_tool, series, wait_for};
 
 /// `faultline ARGS --help` as text.
 fn help(args: &[&str]) -> String {

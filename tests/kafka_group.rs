@@ -578,7 +578,7 @@ fn sigterm_with_the_broker_down_exits_promptly_and_totals_stay_exact() {
 
 /// The instance's /metrics, as series.
 fn metrics(addr: std::net::SocketAddr) -> Result<BTreeMap<String, f64>, String> {
-    Ok(common::services::series(&common::services::get_ok(
+    Ok(support::services::series(&support::services::get_ok(
         addr, "/metrics",
     )?))
 }
@@ -605,14 +605,14 @@ fn from_end_counts_only_what_comes_after_the_first_start_and_reports_lag() {
         let msgs = messages(&mut rng, &codes, 200, &mut before);
         produce(&g.brokers, &g.topic, p, &msgs, &g.dir);
     }
-    let port = common::services::free_port();
+    let port = support::services::free_port();
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let a = g.add("a");
     let addr_arg = addr.to_string();
     g.start(a, &["--from", "end", "--metrics-addr", &addr_arg]);
     // Both partitions owned and positioned (their end fetched): the lag
     // series appear, at zero (nothing after the start yet).
-    common::services::wait_for(
+    support::services::wait_for(
         Duration::from_secs(60),
         "the lag of both partitions",
         || {
@@ -637,7 +637,7 @@ fn from_end_counts_only_what_comes_after_the_first_start_and_reports_lag() {
     g.settle(&after, Duration::from_secs(60));
     // Everything produced since the start is consumed: zero lag again on
     // both partitions (the next window's figures).
-    common::services::wait_for(Duration::from_secs(10), "zero lag", || {
+    support::services::wait_for(Duration::from_secs(10), "zero lag", || {
         let m = metrics(addr)?;
         let lags: Vec<Option<f64>> = (0..2)
             .map(|p| m.get(&lag_series("logs", p)).copied())
@@ -675,7 +675,7 @@ fn sighup_reloads_the_catalog_and_a_new_code_counts_by_name() {
     );
     produce(&g.brokers, &g.topic, 0, &msgs(30, "Zzz.0002"), &g.dir);
     produce(&g.brokers, &g.topic, 0, &msgs(20, "Zzz.0001"), &g.dir);
-    common::services::wait_for(Duration::from_secs(60), "the first 50 codes", || {
+    support::services::wait_for(Duration::from_secs(60), "the first 50 codes", || {
         let t = g.totals(a).ok_or("no summary yet")?;
         if t["hits"] == 20 && t["unknown"] == 30 {
             Ok(())
@@ -697,7 +697,7 @@ fn sighup_reloads_the_catalog_and_a_new_code_counts_by_name() {
     )
     .unwrap();
     g.signal(a, libc::SIGHUP);
-    common::services::wait_for(Duration::from_secs(30), "the reload", || {
+    support::services::wait_for(Duration::from_secs(30), "the reload", || {
         if g.stderr(a).contains("catalog reloaded") {
             Ok(())
         } else {
@@ -705,7 +705,7 @@ fn sighup_reloads_the_catalog_and_a_new_code_counts_by_name() {
         }
     });
     produce(&g.brokers, &g.topic, 0, &msgs(40, "Zzz.0002"), &g.dir);
-    common::services::wait_for(Duration::from_secs(60), "the 40 new hits", || {
+    support::services::wait_for(Duration::from_secs(60), "the 40 new hits", || {
         let t = g.totals(a).ok_or("no summary")?;
         if t["hits"].as_u64() >= Some(60) {
             Ok(())

@@ -70,7 +70,7 @@ use crate::pipeline::{Hits, InputEvents, catalog_matcher};
 use crate::search::{ResumePoint, Searcher};
 use crate::sink::events::EventWriter;
 use crate::window::{
-    HitObserver, CumulativeTotals, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis,
+    CumulativeTotals, HitObserver, WindowAggregator, WindowSummary, rfc3339, rfc3339_millis,
 };
 use std::collections::HashSet;
 use std::io::{self, Seek, SeekFrom, Write};
@@ -163,7 +163,8 @@ impl Tailer {
         now: SystemTime,
     ) -> Result<Tailer, MatcherError> {
         let matcher = catalog_matcher(&catalog)?;
-        let (totals, created) = saved_totals.unwrap_or_else(|| (CumulativeTotals::default(), rfc3339(now)));
+        let (totals, created) =
+            saved_totals.unwrap_or_else(|| (CumulativeTotals::default(), rfc3339(now)));
         Ok(Tailer {
             behind: Vec::with_capacity(2 * BEHIND_BYTES),
             scratch: Vec::new(),

@@ -9,7 +9,6 @@ use super::super::identity::{Key, key_of};
 use super::super::k8s;
 use super::Tailer;
 use super::unopened::{Opening, Pending};
-use crate::sink::events;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
