@@ -12,7 +12,7 @@ use support::agent::{Agent, summaries};
 use serde_json::Value;
 use std::io::Write;
 use std::os::unix::fs::symlink;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -331,7 +331,7 @@ fn more_files_than_descriptors_are_all_read_once_as_descriptors_free_up() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut rounds = 0;
     loop {
-        let got = summaries_of(&summaries).last().map(totals).unwrap();
+        let got = support::agent::summaries(&summaries).last().map(totals).unwrap();
         assert!(
             got.bytes <= w.bytes && got.hits <= w.hits,
             "counted more than written: {got:?}, want {w:?}"
