@@ -331,7 +331,10 @@ fn more_files_than_descriptors_are_all_read_once_as_descriptors_free_up() {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut rounds = 0;
     loop {
-        let got = support::agent::summaries(&summaries).last().map(totals).unwrap();
+        let got = support::agent::summaries(&summaries)
+            .last()
+            .map(totals)
+            .unwrap();
         assert!(
             got.bytes <= w.bytes && got.hits <= w.hits,
             "counted more than written: {got:?}, want {w:?}"
@@ -353,8 +356,9 @@ fn more_files_than_descriptors_are_all_read_once_as_descriptors_free_up() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert!(rounds >= 2, "the limit should have kept files waiting");
+    let stderr_path = agent.stderr.clone();
     assert_eq!(stop(agent), w);
-    let stderr = std::fs::read_to_string(root.join("agent-stderr.txt")).unwrap();
+    let stderr = std::fs::read_to_string(stderr_path).unwrap();
     let warnings = stderr
         .lines()
         .filter(|l| l.starts_with("faultline: warn:"))

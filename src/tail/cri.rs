@@ -35,11 +35,15 @@
 //! after a restart too. A unit not complete yet (a chain whose `F` has not
 //! been written) is read again by the next round.
 //!
-//! Which files: a file whose first line has the shape of a record (read
-//! from its start, or its first bytes as known) is read as records; in
-//! it, lines without the shape pass unchanged. The shape, not the path:
-//! the same rules hold for a copy of a pod's log anywhere, and nothing
-//! depends on where the host mounts `/var/log`.
+//! Which files: a pod's log (`k8s::is_pod_log`: its real path ends in
+//! `pods/<ns>_<pod>_<uid>/<container>/<N>.log`, under any root, so nothing
+//! depends on where the host mounts `/var/log`) whose first line has the
+//! shape of a record (read from its start, or its first bytes as known) is
+//! read as records; in it, lines without the shape pass unchanged. Other
+//! files are never sniffed: a plain log's first partial line would
+//! otherwise wait (up to [`PREFIX_MAX`] bytes) until its shape is known,
+//! and the totals would lag what was written (the model test of the tail
+//! engine caught this).
 //!
 //! Bounds: a unit is at most [`UNIT_MAX`] bytes. A longer one (a line
 //! split into more than sixteen of kubelet's 16 KiB records, or a chain

@@ -355,7 +355,9 @@ impl Tailer {
         );
         // Files of Kubernetes CRI records are searched as their texts
         // (see `cri`), always up to a whole record unit.
-        let read = if cri::applies(start.point.offset, &f.head) {
+        let read = if k8s::is_pod_log(&f.path, f.target.as_deref())
+            && cri::applies(start.point.offset, &f.head)
+        {
             let records = CriReader::new(&mut rdr, &mut self.cri, start.point.before, false);
             self.searcher
                 .read_available(&self.matcher, records, &mut sink)?
@@ -428,7 +430,9 @@ impl Tailer {
         let reread = (&f.file)
             .seek(SeekFrom::Start(start.point.offset))
             .and_then(|_| {
-                let read = if cri::applies(start.point.offset, &f.head) {
+                let read = if k8s::is_pod_log(&f.path, f.target.as_deref())
+                    && cri::applies(start.point.offset, &f.head)
+                {
                     let records = CriReader::new(&f.file, &mut self.cri, start.point.before, true);
                     self.searcher
                         .read_available(&self.matcher, records, &mut sink)

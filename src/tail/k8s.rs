@@ -56,6 +56,13 @@ pub fn workload(path: &Path) -> Option<Workload<'_>> {
     })
 }
 
+/// Whether a followed file is a pod's log (by `target`, the real path
+/// behind a link, else `path`): only those are read as CRI records
+/// (`cri`), so a plain log never waits for its first line to be sniffed.
+pub fn is_pod_log(path: &Path, target: Option<&Path>) -> bool {
+    workload(target.unwrap_or(path)).is_some()
+}
+
 /// The JSON text of a followed file's `source` in its events: its path as
 /// a JSON string and, for a pod's log (by `target`, the real path behind
 /// a link, else `path` itself), the `"k8s"` member after it.
