@@ -145,10 +145,19 @@
 //!   patterns (so the built-in catalog gets its 6 stems and slim Teddy),
 //!   ordinary text is 0.93× rg (0.090 s) but pathological text 2.0× rg
 //!   (0.174 s against 0.086 s; 1.53× with the expansion, 0.132 s), same
-//!   rounds. The way to have both is still open: slim Teddy over the stems
-//!   while keeping the rejection of `Ecs.` without a digit inside the
-//!   searcher's loop (what the expansion buys), rather than one return
-//!   from the searcher per rejected candidate.
+//!   rounds. Both, adopted in the same session: the matcher searches with
+//!   the stems alone (slim Teddy for the built-in six) and keeps the
+//!   stem + first digit automaton beside it; a scan that meets
+//!   [`DENSE_AFTER_REJECTS`] rejected candidates within [`DENSE_WINDOW`]
+//!   bytes (a run of `Ecs.Ecs.`, 16,384 per 64 KiB; ordinary logs have a
+//!   handful of near misses) switches to the dense automaton for
+//!   [`DENSE_SPAN`] bytes, then back. Quiet-ish machine (a CI run beside
+//!   it), `/usr/bin/time`, 3 interleaved rounds: 1 GiB ordinary 0.30 s
+//!   before, 0.24 s after, rg 0.24 s; the 256 MiB pathological corpus
+//!   0.13 s before, 0.12 s after, rg 0.09 s. Ratios from one run:
+//!   `benches/ratios.sh`. Test: `tests/matcher.rs`,
+//!   `hits_around_runs_of_stems_without_digits` (fails when the search is
+//!   not restarted at a switch).
 //!
 //! # Costs
 //!
@@ -221,6 +230,14 @@ pub const DFA_MAX_BYTES: usize = 24 << 20;
 /// The most patterns for which the crate uses its packed searcher (Teddy).
 const TEDDY_MAX_PATTERNS: usize = 64;
 
+/// Rejected candidates within [`DENSE_WINDOW`] bytes that make a scan
+/// switch to the dense automaton (stem + first digit) for
+/// [`DENSE_SPAN`] bytes: a run of `Ecs.Ecs.` rejects 16,384 per 64 KiB,
+/// ordinary logs (near misses such as `Ecs.00131`) a handful.
+const DENSE_AFTER_REJECTS: u32 = 64;
+const DENSE_WINDOW: usize = 64 << 10;
+const DENSE_SPAN: usize = 1 << 20;
+
 /// No pattern / no code.
 const NONE: u32 = u32::MAX;
 
@@ -272,14 +289,15 @@ pub struct Scanned {
 pub struct Matcher {
     /// One pattern per distinct stem and per code without a family;
     /// pattern id == index in `patterns`.
-    ac: AhoCorasick,
+    search: Automaton,
+    /// With few stems, the same with each stem given with each first
+    /// digit (`Ecs.0`..`Ecs.9`), for stretches of text where `search`
+    /// meets many stems without a digit (module docs).
+    dense: Option<Automaton>,
     patterns: Vec<Pattern>,
-    /// Automaton pattern id -> index in `patterns`, and where to resume
-    /// after a rejected match of it.
-    ac_pattern: Box<[u32]>,
-    ac_skip: Box<[u32]>,
-    /// The automaton's texts, sorted: is a tail of the haystack the start
-    /// of one?
+    /// The texts of the largest automaton, sorted: is a tail of the
+    /// haystack the start of one? (Every text of `search` is one of
+    /// `dense` or a prefix of one, so its proper prefixes are covered.)
     sorted: Vec<Box<[u8]>>,
     families: Vec<FamilyTable>,
     /// Family ids grouped by stem pattern (see [`Pattern::fam_start`]).
@@ -289,6 +307,54 @@ pub struct Matcher {
     codes: Vec<Box<str>>,
     max_pattern_len: usize,
     max_code_len: usize,
+}
+
+/// An automaton over some of the matcher's texts and how its pattern ids
+/// map back.
+#[derive(Clone, Debug)]
+struct Automaton {
+    ac: AhoCorasick,
+    /// Automaton pattern id -> index in `patterns`, and where to resume
+    /// after a rejected match of it.
+    pattern: Box<[u32]>,
+    skip: Box<[u32]>,
+}
+
+impl Automaton {
+    /// Leftmost-longest over `texts`: the longest pattern at the leftmost
+    /// start heads the chain of every pattern that matches there (module
+    /// docs). The crate picks a DFA (and Teddy) for few patterns by
+    /// itself; for many it picks an NFA, many times slower: a DFA is
+    /// insisted on unless it is too large.
+    fn build(texts: &[String], pattern: Vec<u32>) -> Result<Automaton, MatcherError> {
+        let build = |kind| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .kind(kind)
+                .build(texts)
+                .map_err(|e| MatcherError::Automaton(e.to_string()))
+        };
+        let mut ac = build(Some(AhoCorasickKind::DFA))?;
+        if ac.memory_usage() > DFA_MAX_BYTES {
+            ac = build(None)?;
+        }
+        // Where a hit can start next when no candidate at a match is a
+        // hit: after the first non-word byte of the matched text, else
+        // after it (no hit starts after a word byte).
+        let skip = texts
+            .iter()
+            .map(|t| {
+                t.bytes()
+                    .position(|c| !is_word_byte(c))
+                    .map_or(t.len(), |i| i + 1) as u32
+            })
+            .collect();
+        Ok(Automaton {
+            ac,
+            pattern: pattern.into_boxed_slice(),
+            skip,
+        })
+    }
 }
 
 /// Whether `b` continues a word: ASCII letter, digit or `_`.
@@ -435,74 +501,58 @@ impl Matcher {
                 .find_map(|l| pattern_ids.get(&text[..l]).copied())
                 .unwrap_or(NONE);
         }
-        // The automaton's texts. With few stems, a stem is given with each
-        // first digit (`Ecs.0`..`Ecs.9`): still within Teddy's 64 patterns,
-        // and a stem without a digit (`Ecs.Ecs.Ecs.`) is never a candidate.
+        // The automaton's texts: every stem and exact code. With few
+        // stems, also a dense set where a stem is given with each first
+        // digit (`Ecs.0`..`Ecs.9`): still within Teddy's 64 patterns, and
+        // a stem without a digit (`Ecs.Ecs.Ecs.`) is never a candidate.
         let stems = patterns.iter().filter(|p| p.digit_counts != 0).count();
         let expand = stems * 10 + (patterns.len() - stems) <= TEDDY_MAX_PATTERNS;
-        let mut ac_texts: Vec<String> = Vec::new();
-        let mut ac_pattern: Vec<u32> = Vec::new();
-        for (p, text) in texts.iter().enumerate() {
-            let pat = &patterns[p];
-            if expand && pat.digit_counts != 0 {
-                for d in b'0'..=b'9' {
-                    ac_texts.push(format!("{text}{}", d as char));
-                    ac_pattern.push(p as u32);
+        let search_texts: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
+        let search_pattern: Vec<u32> = (0..texts.len() as u32).collect();
+        let mut dense_texts: Vec<String> = Vec::new();
+        let mut dense_pattern: Vec<u32> = Vec::new();
+        if expand {
+            for (p, text) in texts.iter().enumerate() {
+                let pat = &patterns[p];
+                if pat.digit_counts != 0 {
+                    for d in b'0'..=b'9' {
+                        dense_texts.push(format!("{text}{}", d as char));
+                        dense_pattern.push(p as u32);
+                    }
+                    if pat.exact == NONE {
+                        continue;
+                    }
                 }
-                if pat.exact == NONE {
-                    continue;
-                }
+                dense_texts.push(text.to_string());
+                dense_pattern.push(p as u32);
             }
-            ac_texts.push(text.to_string());
-            ac_pattern.push(p as u32);
         }
-        // Where a hit can start next when no candidate at a match is a hit:
-        // after the first non-word byte of the matched text, else after it
-        // (no hit starts after a word byte).
-        let ac_skip: Box<[u32]> = ac_texts
-            .iter()
-            .map(|t| {
-                t.bytes()
-                    .position(|c| !is_word_byte(c))
-                    .map_or(t.len(), |i| i + 1) as u32
-            })
-            .collect();
-        let max_pattern_len = ac_texts.iter().map(|t| t.len()).max().unwrap_or(0);
+        let largest = if expand { &dense_texts } else { &search_texts };
+        let max_pattern_len = largest.iter().map(|t| t.len()).max().unwrap_or(0);
         let max_code_len = patterns
             .iter()
             .map(|p| (p.len + p.max_digits) as usize)
             .max()
             .unwrap_or(0);
-        let mut sorted: Vec<Box<[u8]>> = ac_texts.iter().map(|t| t.as_bytes().into()).collect();
+        let mut sorted: Vec<Box<[u8]>> = largest.iter().map(|t| t.as_bytes().into()).collect();
         sorted.sort_unstable();
-        // Leftmost-longest: the longest pattern at the leftmost start heads
-        // the chain of every pattern that matches there (module docs).
-        let build = |kind| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .kind(kind)
-                .build(&ac_texts)
-                .map_err(|e| MatcherError::Automaton(e.to_string()))
+        let search = Automaton::build(&search_texts, search_pattern)?;
+        let dense = if expand {
+            Some(Automaton::build(&dense_texts, dense_pattern)?)
+        } else {
+            None
         };
-        // The crate picks a DFA (and Teddy) for few patterns by itself; for
-        // many it picks an NFA, many times slower (module docs): insist on
-        // a DFA unless it is too large.
-        let mut ac = build(Some(AhoCorasickKind::DFA))?;
-        if ac.memory_usage() > DFA_MAX_BYTES {
-            ac = build(None)?;
-        }
         let stems = families
             .iter()
             .map(|f| texts[f.pattern as usize].into())
             .collect();
         Ok(Matcher {
-            ac,
+            search,
+            dense,
             patterns,
             sorted,
             families,
             stem_families: stem_families.into_boxed_slice(),
-            ac_pattern: ac_pattern.into_boxed_slice(),
-            ac_skip,
             stems,
             prefixes,
             codes: all,
@@ -612,16 +662,23 @@ impl Matcher {
         }
         // One iterator while the search resumes where the automaton's last
         // match ended (a rejected `Ecs.` in `Ecs.Ecs.Ecs.`: the common
-        // case); a new one only after a hit or a skip inside a match.
-        let mut matches = self.ac.find_iter(Input::new(h).span(pos..n));
+        // case); a new one only after a hit, a skip inside a match or a
+        // change of automaton. Where `search` meets many stems without a
+        // digit, the dense automaton takes over for a stretch, so that
+        // those are rejected inside the crate's loop (module docs).
+        let mut auto = &self.search;
+        let mut window_start = pos;
+        let mut rejected = 0u32;
+        let mut dense_until = 0usize;
+        let mut matches = auto.ac.find_iter(Input::new(h).span(pos..n));
         while pos < n {
             let Some(m) = matches.next() else {
                 break;
             };
             let s = m.start();
             let aid = m.pattern().as_usize();
-            let head = &self.patterns[self.ac_pattern[aid] as usize];
-            let skip = self.ac_skip[aid] as usize;
+            let head = &self.patterns[auto.pattern[aid] as usize];
+            let skip = auto.skip[aid] as usize;
             if !at_eof && s + self.max_pattern_len > n {
                 // Near the end: an attempt at a longer pattern that began
                 // before `s` and ran out of bytes hides behind this match
@@ -631,23 +688,44 @@ impl Matcher {
                     return Scanned { decided: t };
                 }
             }
-            if s > 0 && is_word_byte(h[s - 1]) {
+            let hit = if s > 0 && is_word_byte(h[s - 1]) {
                 pos = s + skip;
-                if pos != m.end() {
-                    matches = self.ac.find_iter(Input::new(h).span(pos..n));
+                false
+            } else {
+                match self.verify(h, s, head, at_eof) {
+                    Verdict::Hit(len, found) => {
+                        f(s, found);
+                        pos = s + len;
+                        true
+                    }
+                    Verdict::Miss => {
+                        pos = s + skip;
+                        false
+                    }
+                    Verdict::NeedMore => return Scanned { decided: s },
                 }
-                continue;
-            }
-            match self.verify(h, s, head, at_eof) {
-                Verdict::Hit(len, found) => {
-                    f(s, found);
-                    pos = s + len;
+            };
+            let mut switched = false;
+            if let Some(dense) = &self.dense {
+                if std::ptr::eq(auto, dense) {
+                    if pos >= dense_until {
+                        auto = &self.search;
+                        (window_start, rejected, switched) = (pos, 0, true);
+                    }
+                } else if !hit {
+                    if pos - window_start > DENSE_WINDOW {
+                        (window_start, rejected) = (pos, 0);
+                    }
+                    rejected += 1;
+                    if rejected >= DENSE_AFTER_REJECTS {
+                        auto = dense;
+                        dense_until = pos + DENSE_SPAN;
+                        switched = true;
+                    }
                 }
-                Verdict::Miss => pos = s + skip,
-                Verdict::NeedMore => return Scanned { decided: s },
             }
-            if pos != m.end() && pos < n {
-                matches = self.ac.find_iter(Input::new(h).span(pos..n));
+            if (switched || pos != m.end()) && pos < n {
+                matches = auto.ac.find_iter(Input::new(h).span(pos..n));
             }
         }
         if at_eof {

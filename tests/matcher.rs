@@ -355,3 +355,55 @@ fn every_shape_overlaps_and_near_misses() {
         check(SHAPES, &m, input.as_bytes(), &want);
     }
 }
+
+/// Stretches of text full of stems without a digit (`Ecs.Ecs.Ecs.`) make
+/// the matcher switch to its dense automaton (stem + first digit) for a
+/// while and back (matcher module docs): hits and near misses placed
+/// before, inside and after such stretches, and inside the runs
+/// themselves, are found exactly as the reference finds them, whole and
+/// through the searcher's buffers.
+#[test]
+fn hits_around_runs_of_stems_without_digits() {
+    let m = Matcher::new(CODES.iter().copied()).unwrap();
+    let mut input = Vec::new();
+    let mut seed = 7u64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    // About 3 MiB: runs long enough to switch (hundreds of rejects), and
+    // plain stretches longer than the dense span (1 MiB) between them.
+    while input.len() < 3 << 20 {
+        match next(6) {
+            0 => {
+                let stem: &[u8] = if next(2) == 0 { b"Ecs." } else { b"CSBS." };
+                for _ in 0..next(5_000) {
+                    input.extend_from_slice(stem);
+                }
+                // Codes of other stems right after a run, before any hit
+                // restarts the search; a code right after a run (word
+                // byte before it: no hit), and one after a separator.
+                input.extend_from_slice(b" IMG.0015 Common.0024 Ecs.0013 IMG.Ecs.0001 ");
+            }
+            1 => input.extend_from_slice(b"Ecs.0013 Ecs.9876 (IMG.0015) Ecs.00131 xEcs.0013\n"),
+            2 => input.extend_from_slice(b"Ecs.Ecs.Ecs.0001 CSBS.CSBS.9006 Common.0024."),
+            _ => {
+                for _ in 0..next(20_000) {
+                    input.push(b"abc def\n"[next(8) as usize]);
+                }
+            }
+        }
+    }
+    let want = reference(CODES, &input);
+    assert!(want.len() > 300, "{}", want.len());
+    assert_eq!(via_matcher(&m, &input), want);
+    for buffer in [4096, 64 * 1024, 1 << 20] {
+        assert_eq!(
+            via_searcher(&m, &input, buffer, usize::MAX).0,
+            want,
+            "{buffer}"
+        );
+    }
+}
