@@ -110,54 +110,21 @@
 //!   earlier run of the same bench);
 //!   leftmost-longest hands the chain walk the longest pattern at a start
 //!   directly, so there is no extension code to get wrong.
-//! - Pathological text (the same 64 MiB with a 4 MiB run of letters, a
-//!   base64 blob, an all-digit line, `Ecs.Ecs.Ecs.` and a 1 MiB line every
-//!   6 MiB): 0.49 GiB/s against 1.20 for ordinary text, the automaton alone
-//!   0.42-0.59: the 262,144 rejected `Ecs.` candidates per MiB of
-//!   `Ecs.Ecs.` dominate, and they cost one automaton step each (the
-//!   iterator is not restarted when the search resumes where the match
-//!   ended). Giving the automaton stem + first digit (60 patterns, still
-//!   Teddy) then halved the whole-process time on 64 MiB of `Ecs.Ecs.`
-//!   (3.7-3.9 s to 1.9-2.2 s, loaded machine; ripgrep 0.73-0.77 s): Teddy
-//!   still verifies a candidate every 4 bytes there, but inside its own
-//!   loop. The window end no longer walks back over a run of word bytes
-//!   (at most `max_pattern_len - 1` bytes are looked at), which was the
-//!   cost issue 12 measured on 4 MiB letter lines. Whole-process ratios
-//!   against ripgrep: `benches/NOTES.md`.
-//!
-//! Session 5 (one run each, interleaved rounds, median task-clock CPU from
-//! `perf stat`, the VM at a load of 17, 256 MiB corpora of
-//! `benches/compare.sh` at `/tmp/fl-bench-256m.log*`):
-//! - Start-up, `scan --threads 1` of an empty file: 2.8 ms CPU with the
-//!   built-in catalog (`explain Ecs.0013`: 2.2 ms); 40-60 ms with the
-//!   10,000-code, 2,000-stem user catalog, of which aho-corasick's DFA
-//!   build (`build_from_noncontiguous` and the page faults of its 5.4 MiB
-//!   table) is about 60 % of `perf record`'s samples. The DFA stays: the
-//!   user corpus scans at 0.80× rg's CPU with it (0.70 s against 0.87 s,
-//!   7 rounds), and the contiguous NFA searches 1.6× slower (table above),
-//!   which would cost more than the 30-50 ms it saves on any file of more
-//!   than a few MiB.
-//! - Built-in catalog on ordinary text: 1.16× rg's CPU (0.113 s against
-//!   0.097 s, 7 rounds). 70 % of the cycles are aho-corasick's
-//!   `FatAVX2<4>` Teddy: the 60 stem + first digit patterns are more than
-//!   the 32 of slim Teddy, and fat Teddy looks at 16 bytes a step instead
-//!   of 32. Measured, not adopted: with the expansion limited to 32
-//!   patterns (so the built-in catalog gets its 6 stems and slim Teddy),
-//!   ordinary text is 0.93× rg (0.090 s) but pathological text 2.0× rg
-//!   (0.174 s against 0.086 s; 1.53× with the expansion, 0.132 s), same
-//!   rounds. Both, adopted in the same session: the matcher searches with
-//!   the stems alone (slim Teddy for the built-in six) and keeps the
-//!   stem + first digit automaton beside it; a scan that meets
-//!   [`DENSE_AFTER_REJECTS`] rejected candidates within [`DENSE_WINDOW`]
-//!   bytes (a run of `Ecs.Ecs.`, 16,384 per 64 KiB; ordinary logs have a
-//!   handful of near misses) switches to the dense automaton for
-//!   [`DENSE_SPAN`] bytes, then back. Quiet-ish machine (a CI run beside
-//!   it), `/usr/bin/time`, 3 interleaved rounds: 1 GiB ordinary 0.30 s
-//!   before, 0.24 s after, rg 0.24 s; the 256 MiB pathological corpus
-//!   0.13 s before, 0.12 s after, rg 0.09 s. Ratios from one run:
-//!   `benches/ratios.sh`. Test: `tests/matcher.rs`,
-//!   `hits_around_runs_of_stems_without_digits` (fails when the search is
-//!   not restarted at a switch).
+//! - Pathological text (runs of letters, base64, all-digit lines,
+//!   `Ecs.Ecs.Ecs.`): a stem without a digit is one rejected candidate
+//!   every 4 bytes, each a return from the automaton. With few stems the
+//!   matcher keeps a second, dense automaton (each stem with each first
+//!   digit, `Ecs.0`..`Ecs.9`, still Teddy) that rejects those inside the
+//!   crate's loop, but searches with the stems alone (slim Teddy: 32
+//!   bytes a step, where 60 patterns need fat Teddy's 16): a scan that
+//!   meets [`DENSE_AFTER_REJECTS`] rejects within [`DENSE_WINDOW`] bytes
+//!   switches to the dense automaton for [`DENSE_SPAN`] bytes, then back.
+//!   Built-in catalog, 1 GiB ordinary log: 0.30 s with the dense automaton
+//!   alone, 0.24 s switching (rg 0.24 s); 256 MiB pathological: 0.13 s,
+//!   0.12 s (rg 0.09 s). The window end never walks back over a run of
+//!   word bytes (at most `max_pattern_len - 1` bytes are looked at). The
+//!   history of these figures, start-up costs and ratios against rg:
+//!   `benches/NOTES.md`, "Matcher: the two automata"; `benches/ratios.sh`.
 //!
 //! # Costs
 //!
@@ -172,9 +139,13 @@
 //!   digit bytes, a scan of the stem's few families and a binary search of
 //!   the family's numbers. Near the end of a window, at most
 //!   `max_pattern_len` binary searches in the sorted patterns.
+
+mod automaton;
+
 use crate::catalog::CodeId;
 use crate::catalog::code::{check_code, family};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+use aho_corasick::Input;
+use automaton::Automaton;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -307,54 +278,6 @@ pub struct Matcher {
     codes: Vec<Box<str>>,
     max_pattern_len: usize,
     max_code_len: usize,
-}
-
-/// An automaton over some of the matcher's texts and how its pattern ids
-/// map back.
-#[derive(Clone, Debug)]
-struct Automaton {
-    ac: AhoCorasick,
-    /// Automaton pattern id -> index in `patterns`, and where to resume
-    /// after a rejected match of it.
-    pattern: Box<[u32]>,
-    skip: Box<[u32]>,
-}
-
-impl Automaton {
-    /// Leftmost-longest over `texts`: the longest pattern at the leftmost
-    /// start heads the chain of every pattern that matches there (module
-    /// docs). The crate picks a DFA (and Teddy) for few patterns by
-    /// itself; for many it picks an NFA, many times slower: a DFA is
-    /// insisted on unless it is too large.
-    fn build(texts: &[String], pattern: Vec<u32>) -> Result<Automaton, MatcherError> {
-        let build = |kind| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .kind(kind)
-                .build(texts)
-                .map_err(|e| MatcherError::Automaton(e.to_string()))
-        };
-        let mut ac = build(Some(AhoCorasickKind::DFA))?;
-        if ac.memory_usage() > DFA_MAX_BYTES {
-            ac = build(None)?;
-        }
-        // Where a hit can start next when no candidate at a match is a
-        // hit: after the first non-word byte of the matched text, else
-        // after it (no hit starts after a word byte).
-        let skip = texts
-            .iter()
-            .map(|t| {
-                t.bytes()
-                    .position(|c| !is_word_byte(c))
-                    .map_or(t.len(), |i| i + 1) as u32
-            })
-            .collect();
-        Ok(Automaton {
-            ac,
-            pattern: pattern.into_boxed_slice(),
-            skip,
-        })
-    }
 }
 
 /// Whether `b` continues a word: ASCII letter, digit or `_`.
