@@ -9,9 +9,10 @@ mod support;
 
 use serde_json::Value;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+use support::agent::{Agent, summaries};
 
 /// xorshift64*: deterministic, so a failure replays.
 struct Rng(u64);
@@ -98,112 +99,30 @@ fn append_chunked(path: &Path, data: &[u8], rng: &mut Rng) {
     }
 }
 
-struct Agent {
-    child: Child,
-    summaries: PathBuf,
-    stderr: PathBuf,
+/// Starts `tail` in `dir` with its summaries in `dir/summaries.jsonl`.
+fn start(dir: &Path, args: &[&str]) -> Agent {
+    Agent::start(dir, &dir.join("summaries.jsonl"), args, Stdio::null())
 }
 
-impl Agent {
-    /// Starts `tail` in `dir` and waits (bounded) for its first summary.
-    fn start(dir: &Path, args: &[&str]) -> Agent {
-        let summaries = dir.join("summaries.jsonl");
-        let before = summaries_of(&summaries).len();
-        let stderr = dir.join(format!("agent-stderr.{before}.txt"));
-        let child = Command::new(support::bin_path())
-            .current_dir(dir)
-            .args(["--log-level", "info", "tail", "--interval", "100ms"])
-            .args(["--poll-interval", "100ms", "--summaries"])
-            .arg(&summaries)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
-        let agent = Agent {
-            child,
-            summaries,
-            stderr,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while summaries_of(&agent.summaries).len() <= before {
-            assert!(Instant::now() < deadline, "tail wrote no summary");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        agent
-    }
-
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(self.child.id() as i32, sig);
-        }
-    }
-
-    fn wait(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                return s;
+/// Waits (bounded) until the agent's totals count `hits` known codes and
+/// `unknown` unknown ones.
+fn wait_for(agent: &Agent, hits: u64, unknown: u64) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(last) = summaries(&agent.summaries).pop() {
+            let t = &last["totals"];
+            let got = (t["hits"].as_u64().unwrap(), t["unknown"].as_u64().unwrap());
+            if got == (hits, unknown) {
+                return;
             }
-            assert!(Instant::now() < deadline, "tail did not stop");
-            std::thread::sleep(Duration::from_millis(10));
+            assert!(
+                Instant::now() < deadline,
+                "totals {got:?}, want {:?}",
+                (hits, unknown)
+            );
         }
+        std::thread::sleep(Duration::from_millis(20));
     }
-
-    fn kill9(mut self) {
-        self.signal(libc::SIGKILL);
-        self.wait();
-    }
-
-    fn stop(mut self) {
-        self.signal(libc::SIGTERM);
-        let status = self.wait();
-        assert!(status.success(), "tail exited {status:?}");
-    }
-
-    /// Waits (bounded) until the totals count `hits` known codes and
-    /// `unknown` unknown ones.
-    fn wait_for(&self, hits: u64, unknown: u64) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(last) = summaries_of(&self.summaries).pop() {
-                let t = &last["totals"];
-                let got = (t["hits"].as_u64().unwrap(), t["unknown"].as_u64().unwrap());
-                if got == (hits, unknown) {
-                    return;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "totals {got:?}, want {:?}",
-                    (hits, unknown)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-            eprintln!("--- agent's stderr ---\n{log}--- end ---");
-        }
-    }
-}
-
-fn summaries_of(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
 }
 
 /// The events file as (offset, line, code), in file order; every line must
@@ -278,7 +197,7 @@ fn events_hold_each_hit_exactly_once_through_kill_9_and_restarts() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(12);
     for round in 0..rounds {
-        let agent = Agent::start(d, &args);
+        let agent = start(d, &args);
         let n = 150 + rng.below(250) as usize;
         let data = log.more(&mut rng, n);
         let (path, seed) = (log_path.clone(), rng.next());
@@ -290,16 +209,16 @@ fn events_hold_each_hit_exactly_once_through_kill_9_and_restarts() {
         if round % 4 == 3 {
             writer.join().unwrap();
             let (hits, unknown) = known_and_unknown(&log.hits);
-            agent.wait_for(hits, unknown);
+            wait_for(&agent, hits, unknown);
             agent.stop();
         } else {
             agent.kill9();
             writer.join().unwrap();
         }
     }
-    let agent = Agent::start(d, &args);
+    let agent = start(d, &args);
     let (hits, unknown) = known_and_unknown(&log.hits);
-    agent.wait_for(hits, unknown);
+    wait_for(&agent, hits, unknown);
     agent.stop();
     assert_eq!(
         std::fs::metadata(&log_path).unwrap().len(),
@@ -329,11 +248,11 @@ fn an_events_file_replaced_while_stopped_is_not_cut() {
     ];
     let mut rng = Rng::new(7);
     let mut log = Log::default();
-    let agent = Agent::start(d, &args);
+    let agent = start(d, &args);
     let data = log.more(&mut rng, 40);
     append_chunked(&log_path, &data, &mut rng);
     let (hits, unknown) = known_and_unknown(&log.hits);
-    agent.wait_for(hits, unknown);
+    wait_for(&agent, hits, unknown);
     agent.kill9();
     // Rotated by the user: the old file moved away, a new one with lines
     // of its own (longer than the old one) in its place.
@@ -343,12 +262,12 @@ fn an_events_file_replaced_while_stopped_is_not_cut() {
     let rotated = std::fs::read(d.join("events.jsonl.1")).unwrap();
     assert!(foreign.len() > rotated.len(), "the test's own premise");
 
-    let agent = Agent::start(d, &args);
+    let agent = start(d, &args);
     let first = log.hits.len();
     let data = log.more(&mut rng, 40);
     append_chunked(&log_path, &data, &mut rng);
     let (hits, unknown) = known_and_unknown(&log.hits);
-    agent.wait_for(hits, unknown);
+    wait_for(&agent, hits, unknown);
     agent.stop();
     let now = std::fs::read_to_string(d.join("events.jsonl")).unwrap();
     assert!(now.starts_with(&foreign), "the user's lines were cut");
