@@ -13,8 +13,9 @@ use serde_json::Value;
 use std::io::Write;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
+use support::agent::Agent;
 
 struct Rng(u64);
 
@@ -163,81 +164,27 @@ fn append_chunked(path: &Path, data: &[u8], rng: &mut Rng) {
     }
 }
 
-struct Agent {
-    child: Child,
-    summaries: PathBuf,
-    stderr: PathBuf,
+/// Starts `tail` in `dir` with its summaries in `dir/summaries.jsonl`.
+fn start(dir: &Path, args: &[&str]) -> Agent {
+    Agent::start(dir, &dir.join("summaries.jsonl"), args, Stdio::null())
 }
 
-impl Agent {
-    fn start(dir: &Path, args: &[&str]) -> Agent {
-        let summaries = dir.join("summaries.jsonl");
-        let stderr = dir.join("agent-stderr.txt");
-        let child = Command::new(support::bin_path())
-            .current_dir(dir)
-            .args(["--log-level", "info", "tail", "--interval", "100ms"])
-            .args(["--poll-interval", "100ms", "--summaries"])
-            .arg(&summaries)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .unwrap();
-        let agent = Agent {
-            child,
-            summaries,
-            stderr,
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while last_totals(&agent.summaries).is_none() {
-            assert!(Instant::now() < deadline, "tail wrote no summary");
-            std::thread::sleep(Duration::from_millis(10));
+/// Waits (bounded) for totals of (lines, bytes, hits), then stops the
+/// agent (SIGTERM, exit 0).
+fn stop_at(agent: Agent, want: (u64, u64, u64)) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let got = last_totals(&agent.summaries).unwrap();
+        if got == want {
+            break;
         }
-        agent
+        assert!(
+            Instant::now() < deadline,
+            "totals (lines, bytes, hits) {got:?}, want {want:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
-
-    /// Waits (bounded) for totals of (lines, bytes, hits), then SIGTERM.
-    fn stop_at(mut self, want: (u64, u64, u64)) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let got = last_totals(&self.summaries).unwrap();
-            if got == want {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "totals (lines, bytes, hits) {got:?}, want {want:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "tail did not stop");
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        assert!(status.success(), "tail exited {status:?}");
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-            eprintln!("--- agent's stderr ---\n{log}--- end ---");
-        }
-    }
+    agent.stop();
 }
 
 fn last_totals(path: &Path) -> Option<(u64, u64, u64)> {
@@ -300,7 +247,7 @@ fn split_cri_lines_count_once_and_events_name_the_pod() {
         container(root, "shop", "api-7d9f8b6c5-x2x4z", "api"),
         container(root, "kube-system", "coredns-5d78c9869d-abcde", "coredns"),
     ];
-    let agent = Agent::start(
+    let agent = start(
         root,
         &[
             "--from",
@@ -328,7 +275,7 @@ fn split_cri_lines_count_once_and_events_name_the_pod() {
         hits > 100 && placed > hits / 4,
         "the test's own premise: {hits} hits, {placed} at their place"
     );
-    agent.stop_at((lines, bytes, hits));
+    stop_at(agent, (lines, bytes, hits));
 
     let text = std::fs::read_to_string(root.join("events.jsonl")).unwrap();
     let events: Vec<Value> = text
@@ -389,7 +336,7 @@ fn a_plain_log_outside_pods_has_no_k8s_member() {
     let root = dir.path();
     let c = container(root, "prod", "web-1", "nginx");
     std::fs::write(root.join("app.log"), b"").unwrap();
-    let agent = Agent::start(
+    let agent = start(
         root,
         &[
             "--from",
@@ -403,7 +350,7 @@ fn a_plain_log_outside_pods_has_no_k8s_member() {
     let line = b"2026-11-30 01:02:03 ERROR quota Ecs.0013\n";
     support::append(&c.log, std::str::from_utf8(line).unwrap());
     support::append(&root.join("app.log"), std::str::from_utf8(line).unwrap());
-    agent.stop_at((2, 2 * line.len() as u64, 2));
+    stop_at(agent, (2, 2 * line.len() as u64, 2));
     let text = std::fs::read_to_string(root.join("events.jsonl")).unwrap();
     let events: Vec<Value> = text
         .lines()
